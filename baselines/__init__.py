@@ -1,0 +1,29 @@
+"""Baselines (installed as ``crosscountry_gym.baselines``): heuristics, search, RL agents.
+
+Heavy optional dependencies (torch / stable-baselines3, mctx / equinox / optax) are imported
+only inside their own modules (``sb3_agent``, ``alphazero``), never here.
+"""
+
+from .heuristics import (
+    HEURISTICS,
+    forward_order,
+    heuristic_order,
+    markowitz_order,
+    min_fill_order,
+    minimal_damage_order,
+    random_order,
+    relative_markowitz_order,
+    reverse_order,
+)
+
+__all__ = [
+    "HEURISTICS",
+    "forward_order",
+    "heuristic_order",
+    "markowitz_order",
+    "min_fill_order",
+    "minimal_damage_order",
+    "random_order",
+    "relative_markowitz_order",
+    "reverse_order",
+]

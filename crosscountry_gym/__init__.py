@@ -1,0 +1,71 @@
+"""crosscountry-gym: cross-country vertex elimination as a reinforcement-learning game.
+
+Public surface (one explicit list; heavy modules load lazily on first use)::
+
+    Graph, cost, step_costs, validate_order       # graph model and NumPy reference cost
+    make_graph, UnsupportedPrimitiveError          # JAX function -> Graph (tracer)
+    jacobian, count_multiplications, verify_order  # executor: run an order for real
+    tasks, baselines                               # benchmark suite and baselines
+
+Importing the package registers the Gymnasium ids ``CrossCountry/<Task>-v0``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .cost import InvalidOrderError, cost, step_costs, validate_order
+from .graph import Edge, Graph, GraphFormatError
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "make_graph": "crosscountry_gym.trace",
+    "UnsupportedPrimitiveError": "crosscountry_gym.trace",
+    "jacobian": "crosscountry_gym.executor",
+    "count_multiplications": "crosscountry_gym.executor",
+    "verify_order": "crosscountry_gym.executor",
+    "tasks": None,
+    "baselines": None,
+}
+
+__all__ = [
+    "Edge",
+    "Graph",
+    "GraphFormatError",
+    "InvalidOrderError",
+    "cost",
+    "step_costs",
+    "validate_order",
+    "make_graph",
+    "UnsupportedPrimitiveError",
+    "jacobian",
+    "count_multiplications",
+    "verify_order",
+    "tasks",
+    "baselines",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = _LAZY[name]
+        if module is None:
+            return importlib.import_module(f"crosscountry_gym.{name}")
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'crosscountry_gym' has no attribute {name!r}")
+
+
+def _register_envs() -> None:
+    try:
+        from .envs.registration import register_all
+    except ModuleNotFoundError as err:  # envs not built yet in this checkout
+        if err.name != "crosscountry_gym.envs.registration":
+            raise
+        return
+    register_all()
+
+
+_register_envs()
