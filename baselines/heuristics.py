@@ -73,14 +73,11 @@ def _step_cost(st: ReferenceState, v: int) -> int:
     mul = st._c.mul
     total = 0
     for tin, _, _, s1, s2 in ins.values():
+        mul_in = mul[tin]
         for tout, t1, t2, v1, v2 in outs.values():
-            const, pos, _ = mul[(tin, tout)]
-            if const:
-                sizes = (t1, t2, v1, v2, s1, s2)
-                c = 1
-                for i in pos:
-                    c *= sizes[i]
-                total += c
+            size_fn, _ = mul_in[tout]
+            if size_fn is not None:
+                total += size_fn(t1, t2, v1, v2, s1, s2)
     return total
 
 

@@ -11,7 +11,7 @@ a full RoeFlux_1d order takes well under a millisecond (see ``BENCHMARKS.md``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .graph import Edge, Graph
@@ -36,6 +36,10 @@ def validate_order(graph: Graph, order: Iterable[int], *, partial: bool = False)
         items = list(order)
     except TypeError:
         raise InvalidOrderError(f"an order must be a list of vertex ids, got {order!r}") from None
+    if not partial and len(items) == graph.num_intermediates:
+        fast = _eliminable_set(graph)
+        if all(type(v) is int for v in items) and set(items) == fast:
+            return tuple(items)  # a permutation of the eliminable ids: nothing more to check
     out: list[int] = []
     seen: set[int] = set()
     outputs = set(graph.outputs)
@@ -63,19 +67,44 @@ def validate_order(graph: Graph, order: Iterable[int], *, partial: bool = False)
     return tuple(out)
 
 
+_ELIM_SETS: dict[Graph, frozenset[int]] = {}
+
+
+def _eliminable_set(graph: Graph) -> frozenset[int]:
+    s = _ELIM_SETS.get(graph)
+    if s is None:
+        if len(_ELIM_SETS) > 64:
+            _ELIM_SETS.clear()
+        s = _ELIM_SETS[graph] = frozenset(graph.eliminable)
+    return s
+
+
 class _ProductCache:
-    """Per-model lookup of (const, exponent positions, result type) and merge results."""
+    """Per-model lookups: ``mul[tin][tout] = (cost_fn or None, result type)`` and
+    ``merge[existing][new]``. ``cost_fn(t1, t2, v1, v2, s1, s2)`` is the product of the sizes
+    the rule selects; None when the product is free (const 0)."""
 
     def __init__(self, model: CostModel):
-        self.mul: dict[tuple[int, int], tuple[int, tuple[int, ...], int]] = {}
-        self.merge: dict[tuple[int, int], int] = {}
+        self.mul: dict[int, dict[int, tuple]] = {a: {} for a in CODES}
+        self.merge: dict[int, dict[int, int]] = {a: {} for a in CODES}
         for a in CODES:
             for b in CODES:
-                self.merge[(a, b)] = merge_rule(a, b, model)
+                self.merge[a][b] = merge_rule(a, b, model)
                 if a and b:
                     pr = product_rule(a, b, model)
-                    pos = tuple(i for i, e in enumerate(pr.exponents) if e)
-                    self.mul[(a, b)] = (pr.const, pos, pr.result)
+                    self.mul[a][b] = (_size_product(pr.exponents) if pr.const else None, pr.result)
+
+
+_SIZE_FNS: dict[tuple[int, ...], Callable[..., int]] = {}
+
+
+def _size_product(exponents: tuple[int, ...]) -> Callable[..., int]:
+    """A function of the six sizes (T1, T2, V1, V2, S1, S2) returning the selected product."""
+    if exponents not in _SIZE_FNS:
+        names = ("t1", "t2", "v1", "v2", "s1", "s2")
+        expr = "*".join(n for n, e in zip(names, exponents, strict=True) if e) or "1"
+        _SIZE_FNS[exponents] = eval(f"lambda t1, t2, v1, v2, s1, s2: {expr}")  # noqa: S307
+    return _SIZE_FNS[exponents]
 
 
 _CACHES: dict[str, _ProductCache] = {}
@@ -101,45 +130,44 @@ class ReferenceState:
         self.graph = graph
         self.model = model
         self._c = _cache(model)
-        self.succ: dict[int, dict[int, Record]] = {}
-        self.pred: dict[int, dict[int, Record]] = {}
-        for e in graph.edges:
-            rec = (e.type, *e.out_shape, *e.in_shape)
-            self.succ.setdefault(e.source, {})[e.target] = rec
-            self.pred.setdefault(e.target, {})[e.source] = rec
+        succ0, pred0 = _adjacency(graph)
+        self.succ: dict[int, dict[int, Record]] = {r: d.copy() for r, d in succ0.items()}
+        self.pred: dict[int, dict[int, Record]] = {v: d.copy() for v, d in pred0.items()}
         self.eliminated: list[int] = []
         self._done: set[int] = set()
-        self._outputs = set(graph.outputs)
+        self._outputs = frozenset(graph.outputs)
 
     def eliminate(self, vertex: int) -> int:
-        """Eliminate ``vertex`` and return the step's multiplications."""
+        """Eliminate ``vertex`` and return the step's multiplications (section 3 of the spec):
+        every in-edge r->v times every out-edge v->t, merged into r->t; then v's edges go."""
         if vertex in self._outputs or vertex in self._done or not 1 <= vertex <= self.graph.num_vertices:
             raise InvalidOrderError(f"vertex {vertex} cannot be eliminated now")
         row = self.graph.num_inputs + vertex
-        ins = self.pred.pop(vertex, {})
-        outs = self.succ.pop(row, {})
-        mul, merge = self._c.mul, self._c.merge
+        ins = self.pred.pop(vertex, None) or {}
+        outs = self.succ.pop(row, None) or {}
+        pred, succ = self.pred, self.succ
         step = 0
-        for r, (tin, _, _, s1, s2) in ins.items():
-            succ_r = self.succ[r]
-            for t, (tout, t1, t2, v1, v2) in outs.items():
-                const, pos, ptype = mul[(tin, tout)]
-                if const:
-                    sizes = (t1, t2, v1, v2, s1, s2)
-                    c = 1
-                    for i in pos:
-                        c *= sizes[i]
-                    step += c
-                old = succ_r.get(t)
-                new_type = merge[(old[0] if old else 0, ptype)]
-                rec = (new_type, t1, t2, s1, s2)
-                succ_r[t] = rec
-                self.pred[t][r] = rec
+        if outs:
+            mul, merge = self._c.mul, self._c.merge
+            out_items = [(t, rec, pred[t]) for t, rec in outs.items()]
+            for r, (tin, _, _, s1, s2) in ins.items():
+                succ_r = succ[r]
+                mul_in = mul[tin]
+                for t, (tout, t1, t2, v1, v2), pred_t in out_items:
+                    size_fn, ptype = mul_in[tout]
+                    if size_fn is not None:
+                        step += size_fn(t1, t2, v1, v2, s1, s2)
+                    old = succ_r.get(t)
+                    rec = (merge[old[0]][ptype] if old else ptype, t1, t2, s1, s2)
+                    succ_r[t] = rec
+                    pred_t[r] = rec
+            for _, _, pred_t in out_items:
+                del pred_t[row]
+        for r in ins:
+            succ_r = succ[r]
             del succ_r[vertex]
             if not succ_r:
-                del self.succ[r]
-        for t in outs:
-            del self.pred[t][row]
+                del succ[r]
         self._done.add(vertex)
         self.eliminated.append(vertex)
         return step
@@ -153,6 +181,25 @@ class ReferenceState:
         ]
         g = self.graph
         return Graph(g.num_inputs, g.num_vertices, tuple(sorted(edges)), g.outputs, g.name)
+
+
+_ADJ_CACHE: dict[Graph, tuple[dict, dict]] = {}
+
+
+def _adjacency(graph: Graph) -> tuple[dict[int, dict[int, Record]], dict[int, dict[int, Record]]]:
+    """Initial (succ, pred) dicts of a graph, memoised (graphs are immutable; a small cache)."""
+    adj = _ADJ_CACHE.get(graph)
+    if adj is None:
+        succ: dict[int, dict[int, Record]] = {}
+        pred: dict[int, dict[int, Record]] = {}
+        for e in graph.edges:
+            rec = (e.type, *e.out_shape, *e.in_shape)
+            succ.setdefault(e.source, {})[e.target] = rec
+            pred.setdefault(e.target, {})[e.source] = rec
+        if len(_ADJ_CACHE) > 64:
+            _ADJ_CACHE.clear()
+        adj = _ADJ_CACHE[graph] = (succ, pred)
+    return adj
 
 
 @dataclass(frozen=True)

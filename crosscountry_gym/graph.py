@@ -277,7 +277,7 @@ class Graph:
     def from_json(cls, text_or_path: str | Path) -> Graph:
         """Parse a JSON string, or read a file if given a path to an existing file."""
         text = str(text_or_path)
-        if isinstance(text_or_path, Path) or (not text.lstrip().startswith("{")):
+        if isinstance(text_or_path, Path) or not text.lstrip().startswith(("{", "[")):
             path = Path(text_or_path)
             try:
                 text = path.read_text()
@@ -333,6 +333,14 @@ class Graph:
                 in_shape=e.in_shape,
             )
         return g
+
+    def __hash__(self) -> int:
+        # Cached: graphs key memo tables on hot paths, and hashing 200 edges each time is slow.
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.num_inputs, self.num_vertices, self.edges, self.outputs, self.name))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def summary(self) -> str:
         return (

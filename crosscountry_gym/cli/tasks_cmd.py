@@ -1,0 +1,107 @@
+"""``crosscountry-gym tasks``: one row per benchmark task with its sizes and baseline costs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from crosscountry_gym.cost import cost
+from crosscountry_gym.tasks import load, names
+
+
+def task_rows(with_fidelity: bool = True) -> list[dict[str, Any]]:
+    """Rows of the task table: sizes, fwd/rev/Markowitz/paper best in both models, fidelity."""
+    from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
+
+    fidelity: dict[str, tuple[str, str]] = {}
+    if with_fidelity:
+        try:
+            from crosscountry_gym.tasks.fidelity import fidelity_table
+        except ImportError:
+            pass
+        else:
+            fidelity = {row[0]: (row[1], row[2]) for row in fidelity_table()}
+    rows = []
+    for name in names():
+        task = load(name)
+        g = task.graph
+        orders = {
+            "fwd": forward_order(g),
+            "rev": reverse_order(g),
+            "markowitz": markowitz_order(g),
+            "paper_best": task.paper.best_order,
+        }
+        row: dict[str, Any] = {
+            "task": name,
+            "inputs": g.num_inputs,
+            "intermediates": g.num_intermediates,
+            "outputs": len(g.outputs),
+            "edges": len(g.edges),
+        }
+        for model in ("alphagrad", "exact"):
+            for key, order in orders.items():
+                row[f"{key}_{model}"] = cost(g, order, model)
+        if with_fidelity:
+            status, detail = fidelity.get(name, ("unknown", "tracer or task function unavailable"))
+            row["fidelity"] = status
+            row["fidelity_detail"] = detail
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    headers = ["task", "in/interm/out", "fwd", "rev", "Markowitz", "paper best", "fidelity"]
+    lines = []
+
+    def both(r: dict[str, Any], key: str) -> str:
+        a, e = r[f"{key}_alphagrad"], r[f"{key}_exact"]
+        return str(a) if a == e else f"{a} (exact {e})"
+
+    for r in rows:
+        lines.append([
+            r["task"],
+            f"{r['inputs']}/{r['intermediates']}/{r['outputs']}",
+            both(r, "fwd"),
+            both(r, "rev"),
+            both(r, "markowitz"),
+            both(r, "paper_best"),
+            r.get("fidelity", "-"),
+        ])
+    widths = [max(len(h), *(len(str(line[i])) for line in lines)) for i, h in enumerate(headers)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    details = [f"  {r['task']}: {r['fidelity_detail']}" for r in rows if r.get("fidelity_detail")]
+    text = "\n".join(out)
+    text += "\n\nCosts are multiplications in the paper-compatible model ('alphagrad'); "
+    text += "'(exact N)' shows the consistent model where it differs."
+    if details:
+        text += "\nFidelity of make_graph(task.fn) to the frozen paper graph:\n" + "\n".join(details)
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = task_rows(with_fidelity=not args.no_fidelity)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=1)
+        print()
+    else:
+        print(format_table(rows))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tasks",
+        help="list the benchmark tasks with sizes and baseline costs",
+        description="One row per task: vertices in/intermediate/out, forward, reverse, minimal "
+        "Markowitz and the paper's best order, in both cost models, and whether the traced JAX "
+        "function reproduces the frozen paper graph.",
+    )
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument(
+        "--no-fidelity", action="store_true", help="skip tracing the task functions (faster)"
+    )
+    p.set_defaults(func=run)
