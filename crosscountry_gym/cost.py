@@ -54,7 +54,8 @@ def validate_order(graph: Graph, order: Iterable[int], *, partial: bool = False)
         if v in outputs:
             raise InvalidOrderError(f"order[{pos}] = {v} is an output vertex; outputs are never eliminated")
         if v in seen:
-            raise InvalidOrderError(f"order[{pos}] = {v} repeats vertex {v} (first at position {out.index(v)})")
+            first = out.index(v)
+            raise InvalidOrderError(f"order[{pos}] = {v} repeats vertex {v} (first at position {first})")
         seen.add(v)
         out.append(v)
     if not partial and len(out) != graph.num_intermediates:

@@ -4,8 +4,8 @@ Conventions (``spec/README.md``):
 
 * Vertices are jaxpr equations numbered 1..N in jaxpr order (ascending ids are a topological
   order for traced graphs; the frozen BlackScholes_Jacobian graph is the one exception, so only
-  acyclicity is enforced). Inputs are not vertices: they are *source rows* 1..num_inputs; vertex k is source row
-  ``num_inputs + k``.
+  acyclicity is enforced). Inputs are not vertices: they are *source rows* 1..num_inputs;
+  vertex k is source row ``num_inputs + k``.
 * An edge r -> v is the partial Jacobian of vertex v with respect to source row r. It carries a
   sparsity type code (:mod:`crosscountry_gym.sparsity`) and the record
   ``(out_d1, out_d2, in_d1, in_d2)``: the 2-D shape of the target, then of the source.

@@ -116,7 +116,8 @@ def _is_int(x: Any) -> bool:
 def _text(d: Mapping[str, Any], key: str) -> str:
     v = d[key]
     if not isinstance(v, str) or not v.strip():
-        raise SubmissionError(f"field '{key}' must be a non-empty string ({REQUIRED_FIELDS.get(key, '')}), got {v!r}")
+        hint = REQUIRED_FIELDS.get(key, "")
+        raise SubmissionError(f"field '{key}' must be a non-empty string ({hint}), got {v!r}")
     return v.strip()
 
 

@@ -1,0 +1,109 @@
+"""Shared pieces of the search baselines: the result record, time budgets, progress reports,
+the starting orders, and the proven-safe reduction (eliminate free vertices first)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from crosscountry_gym.cost import cost as reference_cost
+from crosscountry_gym.graph import Graph
+from crosscountry_gym.sparsity import CostModel
+
+from .states import SearchState
+
+__all__ = ["SearchResult", "Progress", "Deadline", "greedy_starts", "eliminate_free"]
+
+Progress = Callable[[int, float], None]
+"""``progress(best_cost_so_far, fraction_of_budget_used)``; called on every improvement and at
+least every few tenths of a second while a search runs."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A search outcome. ``cost`` is always the reference cost of ``order`` (replayed with
+    :func:`crosscountry_gym.cost.cost` in ``model``), never a search-internal estimate.
+
+    ``lower_bound`` is a proven bound on the optimum when the method provides one (``None``
+    otherwise); ``optimal`` is True only when the method proved ``cost`` optimal.
+    """
+
+    order: tuple[int, ...]
+    cost: int
+    model: str
+    method: str
+    seconds: float
+    lower_bound: int | None = None
+    optimal: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def finish(
+    graph: Graph,
+    order: Sequence[int],
+    model: CostModel,
+    method: str,
+    t0: float,
+    **kw: Any,
+) -> SearchResult:
+    """Build a :class:`SearchResult`, replaying ``order`` with the reference cost."""
+    order = tuple(int(v) for v in order)
+    c = reference_cost(graph, order, model)
+    return SearchResult(order, c, model, method, time.perf_counter() - t0, **kw)
+
+
+class Deadline:
+    """Wall-clock budget. ``seconds=None`` means unlimited."""
+
+    def __init__(self, seconds: float | None):
+        if seconds is not None and seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {seconds}")
+        self.t0 = time.perf_counter()
+        self.seconds = seconds
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def fraction(self) -> float:
+        if not self.seconds:
+            return 0.0
+        return min(1.0, self.elapsed() / self.seconds)
+
+    def expired(self) -> bool:
+        return self.seconds is not None and self.elapsed() >= self.seconds
+
+
+def greedy_starts(graph: Graph, model: CostModel) -> list[tuple[int, tuple[int, ...], str]]:
+    """``(cost, order, name)`` of forward, reverse and every greedy heuristic, cheapest first."""
+    from crosscountry_gym.baselines.heuristics import HEURISTICS
+
+    out = []
+    for name, fn in HEURISTICS.items():
+        order = tuple(fn(graph))
+        out.append((reference_cost(graph, order, model), order, name))
+    out.sort()
+    return out
+
+
+def eliminate_free(state: SearchState, remaining: set[int], order: list[int]) -> int:
+    """Eliminate, until none is left, every remaining vertex that has no in-edges or no
+    out-edges; append them to ``order`` and remove them from ``remaining``. Returns the cost
+    (always 0).
+
+    Safe in every cost model (``docs/search.md``): such a vertex costs 0 whenever it is
+    eliminated, and removing it only deletes the edges it is an endpoint of, so no other step
+    of any completion becomes more expensive and no other edge type changes.
+    """
+    total = 0
+    changed = True
+    while changed:
+        changed = False
+        for v in sorted(remaining):
+            if state.is_free(v):
+                total += state.eliminate(v)
+                remaining.discard(v)
+                order.append(v)
+                changed = True
+    return total

@@ -1,0 +1,110 @@
+"""One entry point for every search method, by name (used by ``crosscountry-gym solve``).
+
+=============  ==============================================================================
+method         what runs within ``seconds``
+=============  ==============================================================================
+markowitz      the paper's minimal Markowitz greedy order (instant; ``seconds`` unused)
+sa             :func:`~.annealing.anneal` (restarts from the cheapest greedy order)
+beam           :func:`~.beam.beam_search` with widths 8, 16, 32, ... while time remains
+dp             exact :func:`~.dp.subset_dp` if the graph is small enough, else repeated
+               :func:`~.dp.window_polish` of the cheapest greedy order with growing windows
+bnb            :func:`~.annealing.anneal` for a third of the budget (the incumbent), then
+               :func:`~.bnb.branch_and_bound`; ``optimal`` is True only if it finished
+=============  ==============================================================================
+"""
+
+from __future__ import annotations
+
+import time
+
+from crosscountry_gym.graph import Graph
+from crosscountry_gym.sparsity import CostModel
+
+from .annealing import anneal
+from .beam import beam_search
+from .bnb import branch_and_bound
+from .bounds import lower_bound
+from .common import Deadline, Progress, SearchResult, eliminate_free, finish, greedy_starts
+from .dp import DP_MAX_VERTICES, subset_dp, window_polish
+from .states import make_state
+
+__all__ = ["METHODS", "solve"]
+
+METHODS = ("markowitz", "sa", "beam", "dp", "bnb")
+
+
+def _free_count(graph: Graph, model: CostModel) -> int:
+    st = make_state(graph, model)
+    rem = set(graph.eliminable)
+    eliminate_free(st, rem, [])
+    return len(rem)
+
+
+def solve(
+    graph: Graph,
+    method: str = "sa",
+    model: CostModel = "alphagrad",
+    *,
+    seconds: float = 10.0,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> SearchResult:
+    """Run search ``method`` on ``graph`` for about ``seconds``; see the module table.
+
+    The result's ``lower_bound`` is always filled in: the proven optimum when the method
+    proved it, else the min-cut bound (:func:`~.bounds.lower_bound`).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown search method {method!r}; choose from {', '.join(METHODS)}")
+    if model not in ("exact", "alphagrad"):
+        raise ValueError(f"unknown cost model {model!r}; use 'exact' or 'alphagrad'")
+    if seconds is None or seconds <= 0:
+        raise ValueError(f"seconds must be > 0, got {seconds}")
+    t0 = time.perf_counter()
+    if method == "markowitz":
+        from crosscountry_gym.baselines.heuristics import markowitz_order
+
+        res = finish(graph, markowitz_order(graph), model, "markowitz", t0)
+    elif method == "sa":
+        res = anneal(graph, model, seconds=seconds, seed=seed, progress=progress)
+    elif method == "beam":
+        deadline = Deadline(seconds)
+        res = None
+        width = 8
+        while res is None or not deadline.expired():
+            r = beam_search(graph, model, width=width, seed=seed,
+                            seconds=max(0.0, seconds - deadline.elapsed()))
+            if res is None or r.cost < res.cost:
+                res = r
+            if progress:
+                progress(res.cost, deadline.fraction())
+            width *= 2
+        res = finish(graph, res.order, model, "beam", t0, stats={"max_width": width // 2})
+    elif method == "dp":
+        if _free_count(graph, model) <= DP_MAX_VERTICES:
+            res = subset_dp(graph, model, seconds=seconds)
+        else:
+            deadline = Deadline(seconds)
+            order = greedy_starts(graph, model)[0][1]
+            best = None
+            for width in (6, 8, 10, 12, 14):
+                order, c = window_polish(graph, order, model, width=width, deadline=deadline)
+                best = c
+                if progress:
+                    progress(best, deadline.fraction())
+                if deadline.expired():
+                    break
+            res = finish(graph, order, model, "dp", t0, stats={"mode": "window", "width": width})
+    else:  # bnb
+        inc = anneal(graph, model, seconds=seconds / 3, seed=seed, progress=progress)
+        res = branch_and_bound(graph, model, initial_order=inc.order,
+                               seconds=seconds - (time.perf_counter() - t0), progress=progress)
+        res = SearchResult(res.order, res.cost, model, "bnb", time.perf_counter() - t0,
+                           res.lower_bound, res.optimal, res.stats)
+    if res.lower_bound is None:
+        lb = lower_bound(graph, model)
+        res = SearchResult(res.order, res.cost, model, res.method, time.perf_counter() - t0,
+                           lb, lb == res.cost, res.stats)
+    if progress:
+        progress(res.cost, 1.0)
+    return res

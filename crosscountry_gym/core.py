@@ -1,0 +1,487 @@
+"""Pure-JAX elimination core: a padded, jit/vmap-able state and ``eliminate(state, vertex)``.
+
+This is the array twin of the NumPy oracle :class:`crosscountry_gym.cost.ReferenceState`; the
+two agree exactly (per-step costs and final graphs, both cost models; ``tests/core``).
+
+Representation (why it is fast)
+-------------------------------
+Every frozen graph has one source shape per row and one target shape per vertex
+(:meth:`Graph.vertex_shapes`), and elimination preserves this: the new record of r -> t is
+(shape of t, shape of r). So shapes live in static per-row / per-vertex arrays and only the
+edge *types* are state. Two kernels share one :class:`State` class; ``State.kind`` (static)
+selects one:
+
+* ``"dense"``: every edge type is 1 (dense) or -1 (copy). This alphabet is closed under the
+  product and merge rules and no paper override touches it, so both cost models coincide. The
+  state is two per-target bitsets over source rows, ``in_bits`` (edge exists) and ``in_copy``
+  (edge is a copy), shape ``[V, ceil(R / 32)]`` uint32. A step is ~10 word operations per
+  vertex and a product of three sums (cost = |V| * sum_P |S_r| * sum_Q |T_t| over the
+  non-copy in- and out-edges), with no table lookups. All scalar benchmark tasks use it.
+* ``"typed"``: the general model. ``types`` int8 ``[R, V]`` holds the type codes. A step's
+  cost is computed from type histograms (sizes of in-edges grouped by type, sizes of
+  out-edges grouped by type, 22 x 22 pair terms) instead of R x V table products; the type
+  update is one lookup per (row, vertex) in a fused 22 x 22 x 22 product-then-merge table.
+
+Layout and ids
+--------------
+``V = max_vertices`` columns (vertex id k -> column k - 1) and ``R = max_inputs + V`` source
+rows: input i -> row i - 1 (rows ``num_inputs .. max_inputs - 1`` are padding), vertex k ->
+row ``max_inputs + k - 1``. Graphs of different sizes padded to the same ``(max_inputs,
+max_vertices)`` and kind stack into one batch (:func:`stack_states`) and vmap together.
+
+The cost model is data (``State.model``: 0 = "exact", 1 = "alphagrad") indexing tables of
+both models baked in as constants, so one compiled function serves both.
+
+Costs are int32. A float32 shadow of every step cost sets the sticky ``State.overflow`` flag
+when a step cost would not fit in int32 (user graphs with large tensor shapes); the
+environments raise on it. The benchmark graphs are far below the limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from functools import cache
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .graph import Edge, Graph
+from .sparsity import CostModel, tables
+
+__all__ = [
+    "State",
+    "Kind",
+    "MODELS",
+    "init_state",
+    "stack_states",
+    "state_from_arrays",
+    "eliminate",
+    "eliminate_order",
+    "is_legal",
+    "action_mask",
+    "is_terminal",
+    "edge_types",
+    "to_graph",
+    "kind_of",
+]
+
+Kind = Literal["dense", "typed"]
+MODELS: tuple[str, ...] = ("exact", "alphagrad")
+"""Cost model names; ``State.model`` holds the index into this tuple."""
+
+_INT32_MAX = float(2**31 - 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    """Elimination state of one padded graph (or a batch, with leading axes on every array).
+
+    Graph constants (never change during an episode):
+        num_inputs, num_vertices: int32 [] true sizes.
+        model: int32 [] index into :data:`MODELS`.
+        src_shape: int32 [R, 2] 2-D shape of each source row ((1, 1) for padding).
+        tgt_shape: int32 [V, 2] 2-D shape of each vertex ((1, 1) for padding).
+        is_output: bool [V].
+    Dynamic:
+        eliminated: bool [V].
+        types: int8 [R, V] type codes ("typed" kind; shape [R, 0] for "dense").
+        in_bits, in_copy: uint32 [V, ceil(R/32)] ("dense" kind; [V, 0] for "typed").
+        overflow: bool [] sticky: some step cost exceeded int32.
+    Static:
+        kind: "dense" or "typed".
+    """
+
+    kind: str
+    num_inputs: jax.Array
+    num_vertices: jax.Array
+    model: jax.Array
+    src_shape: jax.Array
+    tgt_shape: jax.Array
+    is_output: jax.Array
+    eliminated: jax.Array
+    types: jax.Array
+    in_bits: jax.Array
+    in_copy: jax.Array
+    overflow: jax.Array
+
+    @property
+    def max_vertices(self) -> int:
+        return self.is_output.shape[-1]
+
+    @property
+    def max_inputs(self) -> int:
+        return self.src_shape.shape[-2] - self.is_output.shape[-1]
+
+    @property
+    def num_rows(self) -> int:
+        return self.src_shape.shape[-2]
+
+    def replace(self, **kw) -> State:
+        return dataclasses.replace(self, **kw)
+
+
+jax.tree_util.register_dataclass(
+    State,
+    data_fields=[f.name for f in dataclasses.fields(State) if f.name != "kind"],
+    meta_fields=["kind"],
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables (both models stacked: axis 0 = model index)
+# ---------------------------------------------------------------------------------------------
+
+
+@cache
+def _np_tables() -> dict[str, np.ndarray]:
+    """Constant tables for the typed kernel, derived from :func:`sparsity.tables`.
+
+    * ``const`` int32 [2, 22, 22]: constant factor (0/1) of a product's cost.
+    * ``sel_t``, ``sel_v``, ``sel_s`` int32 [2, 22, 22, 4]: one-hot of the size pattern
+      (0: 1, 1: d1, 2: d2, 3: d1*d2) of the T, V and S index pairs.
+    * ``fused`` int8 [2 * 22**3]: ``merge[old, mul_type[a, b]]`` at
+      ``((m * 22 + old) * 22 + a) * 22 + b`` (codes + 10).
+    """
+    const = np.zeros((2, 22, 22), np.int32)
+    sel = np.zeros((3, 2, 22, 22, 4), np.int32)
+    fused = np.zeros((2, 22, 22, 22), np.int8)
+    for m, name in enumerate(MODELS):
+        tb = tables(name)
+        const[m] = tb.mul_const
+        e = tb.mul_exp
+        for k in range(3):  # T, V, S
+            pat = e[:, :, 2 * k] + 2 * e[:, :, 2 * k + 1]
+            sel[k, m] = np.eye(4, dtype=np.int32)[pat]
+        # fused[old, a, b] = merge[old, mul_type[a, b]]
+        fused[m] = tb.merge_type[np.arange(22)[:, None, None], tb.mul_type[None, :, :] + 10]
+    return {
+        "const": const,
+        "sel_t": sel[0],
+        "sel_v": sel[1],
+        "sel_s": sel[2],
+        "fused": fused.reshape(-1),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Construction
+# ---------------------------------------------------------------------------------------------
+
+
+def kind_of(graph: Graph) -> Kind:
+    """``"dense"`` if every edge type is 1 or -1 (the bitset kernel applies), else ``"typed"``."""
+    return "dense" if all(e.type in (1, -1) for e in graph.edges) else "typed"
+
+
+def _words(n: int) -> int:
+    return max(1, -(-n // 32))
+
+
+def _pack_bits(b: jax.Array) -> jax.Array:
+    """bool [..., n] -> uint32 [..., ceil(n/32)] (bit i of word w = element 32 w + i)."""
+    n = b.shape[-1]
+    w = _words(n)
+    b = jnp.pad(b, [(0, 0)] * (b.ndim - 1) + [(0, 32 * w - n)])
+    b = b.reshape(*b.shape[:-1], w, 32).astype(jnp.uint32)
+    return jnp.sum(b << jnp.arange(32, dtype=jnp.uint32), axis=-1, dtype=jnp.uint32)
+
+
+def _unpack_bits(words: jax.Array, n: int) -> jax.Array:
+    """uint32 [..., W] -> bool [..., n]."""
+    bits = (words[..., :, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
+    return bits.reshape(*words.shape[:-1], words.shape[-1] * 32)[..., :n].astype(bool)
+
+
+def state_from_arrays(
+    types: jax.Array,
+    src_shape: jax.Array,
+    tgt_shape: jax.Array,
+    is_output: jax.Array,
+    num_inputs: jax.Array | int,
+    num_vertices: jax.Array | int,
+    *,
+    model: jax.Array | int = 0,
+    kind: Kind = "typed",
+) -> State:
+    """Build a :class:`State` from padded arrays (jit-able; used by the random-graph sampler).
+
+    ``types`` int8 [R, V] in the padded layout of this module, ``src_shape`` [R, 2],
+    ``tgt_shape`` [V, 2], ``is_output`` bool [V]. For ``kind="dense"`` the caller guarantees
+    every code is 0, 1 or -1.
+    """
+    types = jnp.asarray(types, jnp.int8)
+    r, v = types.shape
+    if kind == "dense":
+        in_bits = _pack_bits((types != 0).T)
+        in_copy = _pack_bits((types == -1).T)
+        types = jnp.zeros((r, 0), jnp.int8)
+    elif kind == "typed":
+        in_bits = in_copy = jnp.zeros((v, 0), jnp.uint32)
+    else:
+        raise ValueError(f"unknown state kind {kind!r}; use 'dense' or 'typed'")
+    return State(
+        kind=kind,
+        num_inputs=jnp.asarray(num_inputs, jnp.int32),
+        num_vertices=jnp.asarray(num_vertices, jnp.int32),
+        model=jnp.asarray(model, jnp.int32),
+        src_shape=jnp.asarray(src_shape, jnp.int32),
+        tgt_shape=jnp.asarray(tgt_shape, jnp.int32),
+        is_output=jnp.asarray(is_output, bool),
+        eliminated=jnp.zeros((v,), bool),
+        types=types,
+        in_bits=in_bits,
+        in_copy=in_copy,
+        overflow=jnp.asarray(False),
+    )
+
+
+def padded_arrays(
+    graph: Graph, max_vertices: int | None = None, max_inputs: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """NumPy ``(types [R, V] int8, src_shape [R, 2], tgt_shape [V, 2], is_output [V])``.
+
+    Raises ``ValueError`` if the graph exceeds the padding or its shape records are not
+    consistent per row and per vertex.
+    """
+    ni, nv = graph.num_inputs, graph.num_vertices
+    mv = nv if max_vertices is None else int(max_vertices)
+    mi = ni if max_inputs is None else int(max_inputs)
+    if nv > mv:
+        raise ValueError(f"graph {graph.name!r} has {nv} vertices > max_vertices={mv}")
+    if ni > mi:
+        raise ValueError(f"graph {graph.name!r} has {ni} inputs > max_inputs={mi}")
+    src, tgt = graph.vertex_shapes()  # raises ValueError on inconsistent records
+    r = mi + mv
+    types = np.zeros((r, mv), np.int8)
+    src_shape = np.ones((r, 2), np.int32)
+    tgt_shape = np.ones((mv, 2), np.int32)
+    is_output = np.zeros(mv, bool)
+    rows = np.r_[np.arange(ni), mi + np.arange(nv)]  # graph row (0-based) -> padded row
+    src_shape[rows] = np.asarray(src, np.int32).reshape(-1, 2)
+    tgt_shape[:nv] = np.asarray(tgt, np.int32).reshape(-1, 2)
+    for e in graph.edges:
+        types[rows[e.source - 1], e.target - 1] = e.type
+    is_output[np.asarray(graph.outputs, int) - 1] = True
+    return types, src_shape, tgt_shape, is_output
+
+
+def init_state(
+    graph: Graph,
+    model: CostModel = "exact",
+    *,
+    max_vertices: int | None = None,
+    max_inputs: int | None = None,
+    kind: Kind | Literal["auto"] = "auto",
+) -> State:
+    """The initial :class:`State` of ``graph`` padded to ``(max_inputs, max_vertices)``.
+
+    ``kind="auto"`` picks ``"dense"`` when :func:`kind_of` allows it, else ``"typed"``; force
+    ``"typed"`` to batch a scalar graph with tensor graphs. Raises ``ValueError`` for an unknown
+    model or kind, a graph larger than the padding, a ``"dense"`` request on a typed graph, or
+    shape records that are inconsistent per row/vertex.
+    """
+    if model not in MODELS:
+        raise ValueError(f"unknown cost model {model!r}; use 'exact' or 'alphagrad'")
+    if kind == "auto":
+        kind = kind_of(graph)
+    elif kind == "dense" and kind_of(graph) != "dense":
+        raise ValueError(
+            f"graph {graph.name!r} has edge types other than 1/-1; kind='dense' needs the "
+            "all-dense alphabet, use kind='typed'"
+        )
+    elif kind not in ("dense", "typed"):
+        raise ValueError(f"unknown state kind {kind!r}; use 'auto', 'dense' or 'typed'")
+    types, src, tgt, outs = padded_arrays(graph, max_vertices, max_inputs)
+    return state_from_arrays(
+        types, src, tgt, outs, graph.num_inputs, graph.num_vertices,
+        model=MODELS.index(model), kind=kind,
+    )
+
+
+def stack_states(states: Sequence[State]) -> State:
+    """Stack equally padded states of one kind into a batch (leading axis)."""
+    if not states:
+        raise ValueError("stack_states needs at least one state")
+    kinds = {s.kind for s in states}
+    shapes = {(s.max_inputs, s.max_vertices) for s in states}
+    if len(kinds) > 1:
+        raise ValueError(f"cannot stack states of different kinds {sorted(kinds)}; use kind='typed'")
+    if len(shapes) > 1:
+        raise ValueError(f"cannot stack states padded differently: {sorted(shapes)}")
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries
+# ---------------------------------------------------------------------------------------------
+
+
+def action_mask(state: State) -> jax.Array:
+    """bool [V]: vertex exists, is not an output and is not eliminated (column k-1 = id k)."""
+    exists = jnp.arange(state.max_vertices) < state.num_vertices
+    return exists & ~state.is_output & ~state.eliminated
+
+
+def is_legal(state: State, vertex: jax.Array | int) -> jax.Array:
+    """bool []: ``vertex`` (1-based id) can be eliminated now."""
+    vertex = jnp.asarray(vertex, jnp.int32)
+    inside = (vertex >= 1) & (vertex <= state.max_vertices)
+    col = jnp.clip(vertex - 1, 0, state.max_vertices - 1)
+    return inside & action_mask(state)[col]
+
+
+def is_terminal(state: State) -> jax.Array:
+    """bool []: every eliminable vertex has been eliminated."""
+    return ~jnp.any(action_mask(state))
+
+
+def edge_types(state: State) -> jax.Array:
+    """int8 [R, V] type matrix in the padded layout, for either kind."""
+    if state.kind == "typed":
+        return state.types
+    exists = _unpack_bits(state.in_bits, state.num_rows)  # [V, R]
+    copy = _unpack_bits(state.in_copy, state.num_rows)
+    t = jnp.where(exists, jnp.where(copy, -1, 1), 0).astype(jnp.int8)
+    return t.T
+
+
+# ---------------------------------------------------------------------------------------------
+# Elimination
+# ---------------------------------------------------------------------------------------------
+
+
+def _size(shape: jax.Array) -> jax.Array:
+    return shape[..., 0] * shape[..., 1]
+
+
+def _patterns(shape: jax.Array) -> jax.Array:
+    """[..., 2] -> [..., 4] size patterns (1, d1, d2, d1*d2)."""
+    d1, d2 = shape[..., 0], shape[..., 1]
+    return jnp.stack([jnp.ones_like(d1), d1, d2, d1 * d2], axis=-1)
+
+
+def _eliminate_dense(s: State, col: jax.Array, ok: jax.Array):
+    r = s.num_rows
+    row = s.max_inputs + col
+    pw = jnp.where(ok, s.in_bits[col], jnp.uint32(0))  # [W] in-edges of v
+    pcw = s.in_copy[col]
+    word, shift = row // 32, (row % 32).astype(jnp.uint32)
+    wsel = jnp.arange(s.in_bits.shape[-1]) == word  # one-hot word of row v
+    q = (jnp.sum(jnp.where(wsel, s.in_bits, 0), axis=-1, dtype=jnp.uint32) >> shift) & 1
+    qc = (jnp.sum(jnp.where(wsel, s.in_copy, 0), axis=-1, dtype=jnp.uint32) >> shift) & 1
+    q = q.astype(bool) & ok  # [V] out-edges of v
+    qc = qc.astype(bool)
+    # cost: each (non-copy, non-copy) pair costs |T_t| |V| |S_r|
+    p1 = _unpack_bits(pw & ~pcw, r)
+    sum_s = jnp.sum(jnp.where(p1, _size(s.src_shape), 0))
+    sum_t = jnp.sum(jnp.where(q & ~qc, _size(s.tgt_shape), 0))
+    size_v = _size(s.src_shape[row])
+    cost = sum_s * size_v * sum_t
+    costf = sum_s.astype(jnp.float32) * size_v.astype(jnp.float32) * sum_t.astype(jnp.float32)
+    # update targets t in Q: in(t) |= P; copy(r,t) = copy(r,v) & copy(v,t) & (old none or copy)
+    ncopy = jnp.where(qc[:, None], pcw[None, :], jnp.uint32(0))  # [V, W]
+    old_b, old_c = s.in_bits, s.in_copy
+    merged_c = (old_c & ~pw) | (pw & (~old_b | old_c) & ncopy)
+    qm = q[:, None]
+    new_b = jnp.where(qm, old_b | pw, old_b)
+    new_c = jnp.where(qm, merged_c, old_c)
+    # delete row v (bit `row` everywhere) and column v
+    clear = ~jnp.where(wsel & ok, jnp.uint32(1) << shift, jnp.uint32(0))  # [W]
+    colm = (jnp.arange(s.max_vertices) == col) & ok
+    new_b = jnp.where(colm[:, None], jnp.uint32(0), new_b & clear)
+    new_c = jnp.where(colm[:, None], jnp.uint32(0), new_c & clear)
+    return s.replace(in_bits=new_b, in_copy=new_c), cost, costf
+
+
+def _eliminate_typed(s: State, col: jax.Array, ok: jax.Array):
+    tb = _np_tables()
+    m = s.model
+    row = s.max_inputs + col
+    t = s.types
+    cin = t[:, col].astype(jnp.int32)  # [R] types of in-edges r -> v
+    cout = t[row, :].astype(jnp.int32)  # [V] types of out-edges v -> t
+    p = (cin != 0) & ok
+    q = (cout != 0) & ok
+    oh_in = jax.nn.one_hot(cin + 10, 22, dtype=jnp.int32) * p[:, None]  # [R, 22]
+    oh_out = jax.nn.one_hot(cout + 10, 22, dtype=jnp.int32) * q[:, None]  # [V, 22]
+    g = oh_in.T @ _patterns(s.src_shape)  # [22, 4] in-edge sizes by (type, pattern)
+    h = oh_out.T @ _patterns(s.tgt_shape)  # [22, 4]
+    vf = _patterns(s.src_shape[row])  # [4]
+    sel_s = jnp.asarray(tb["sel_s"])[m]  # [22, 22, 4]
+    sel_t = jnp.asarray(tb["sel_t"])[m]
+    sel_v = jnp.asarray(tb["sel_v"])[m]
+    const = jnp.asarray(tb["const"])[m]
+    gs = jnp.einsum("ap,abp->ab", g, sel_s)
+    ht = jnp.einsum("bp,abp->ab", h, sel_t)
+    vv = jnp.einsum("p,abp->ab", vf, sel_v)
+    cost = jnp.sum(const * gs * vv * ht)
+    f32 = jnp.float32
+    costf = jnp.sum(const.astype(f32) * gs.astype(f32) * vv.astype(f32) * ht.astype(f32))
+    # type update on P x Q: merge(old, mul(cin, cout)) through the fused table
+    fused = jnp.asarray(tb["fused"])
+    idx = ((m * 22 + t.astype(jnp.int32) + 10) * 22 + (cin + 10)[:, None]) * 22 + (cout + 10)[None]
+    new = jnp.where(p[:, None] & q[None, :], fused[idx], t)
+    rowm = (jnp.arange(s.num_rows) == row) & ok
+    colm = (jnp.arange(s.max_vertices) == col) & ok
+    new = jnp.where(rowm[:, None] | colm[None, :], jnp.int8(0), new)
+    return s.replace(types=new), cost, costf
+
+
+def eliminate(state: State, vertex: jax.Array | int) -> tuple[State, jax.Array]:
+    """Eliminate ``vertex`` (1-based id); returns ``(new_state, step_cost int32)``.
+
+    Pure and jit/vmap-able. An illegal vertex (out of range, padding, output, already
+    eliminated; see :func:`is_legal`) leaves the state unchanged and costs 0: callers that must
+    reject such actions check :func:`is_legal` first (the environments do).
+    """
+    vertex = jnp.asarray(vertex, jnp.int32)
+    ok = is_legal(state, vertex)
+    col = jnp.clip(vertex - 1, 0, state.max_vertices - 1)
+    if state.kind == "dense":
+        s, cost, costf = _eliminate_dense(state, col, ok)
+    elif state.kind == "typed":
+        s, cost, costf = _eliminate_typed(state, col, ok)
+    else:
+        raise ValueError(f"unknown state kind {state.kind!r}")
+    s = s.replace(
+        eliminated=s.eliminated | ((jnp.arange(state.max_vertices) == col) & ok),
+        overflow=s.overflow | (costf > _INT32_MAX),
+    )
+    return s, cost.astype(jnp.int32)
+
+
+def eliminate_order(state: State, order: jax.Array) -> tuple[State, jax.Array]:
+    """Eliminate vertex ids ``order`` (int32 [n]) in turn with ``lax.scan``.
+
+    Returns the final state and the per-step costs int32 [n]. Entries that are illegal at their
+    turn (e.g. 0 used as padding) are skipped at cost 0.
+    """
+    return jax.lax.scan(eliminate, state, jnp.asarray(order, jnp.int32))
+
+
+# ---------------------------------------------------------------------------------------------
+# Back to a Graph (host side, for tests and display)
+# ---------------------------------------------------------------------------------------------
+
+
+def to_graph(state: State, like: Graph) -> Graph:
+    """The current graph of an unbatched ``state`` as a :class:`Graph` (records rebuilt from the
+    per-row / per-vertex shapes), with ``like``'s sizes, outputs and name."""
+    ni, nv = like.num_inputs, like.num_vertices
+    types = np.asarray(edge_types(state))
+    src = np.asarray(state.src_shape)
+    tgt = np.asarray(state.tgt_shape)
+    mi = state.max_inputs
+    edges = []
+    for pr, c in zip(*np.nonzero(types), strict=True):
+        source = int(pr) + 1 if pr < mi else ni + int(pr) - mi + 1
+        if pr < mi and pr >= ni or c >= nv:
+            raise ValueError(f"state has an edge in padding (row {pr}, column {c})")
+        edges.append(
+            Edge(source, int(c) + 1, int(types[pr, c]), tuple(map(int, tgt[c])),
+                 tuple(map(int, src[pr])))
+        )
+    return Graph(ni, nv, tuple(sorted(edges)), like.outputs, like.name)

@@ -1,0 +1,228 @@
+"""``make demo`` / ``python -m crosscountry_gym.demo``: the package end to end in a few minutes.
+
+1. **Baselines**: every heuristic of :mod:`crosscountry_gym.baselines` and the paper's published
+   order on all ten tasks, costed in both models by the NumPy reference.
+2. **Search**: a short simulated-annealing run per task (``crosscountry_gym.baselines.search``),
+   started from the best heuristic order; where the search module is not part of the checkout,
+   the best heuristic order is used and the demo says so.
+3. **Verify and submit**: the best order per task goes through the real ``submit`` pipeline
+   (recomputed costs, executor check against ``jax.jacrev`` where the executor is available) into
+   a *temporary copy* of the committed leaderboard, so the repository is never modified.
+4. **Leaderboard**: the ranked tables are printed.
+
+Options: ``--seconds`` (search budget per task), ``--tasks``, ``--model``, ``--skip-executor``,
+``--keep DIR`` (write the demo leaderboard there instead of a temporary folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from crosscountry_gym.cost import cost
+from crosscountry_gym.graph import Graph
+
+DEFAULT_SECONDS = 4.0
+
+
+@dataclass
+class TaskResult:
+    task: str
+    baselines: dict[str, int] = field(default_factory=dict)  # method -> cost (search model)
+    best_method: str = ""
+    best_order: tuple[int, ...] = ()
+    best_cost: int = 0
+    search_note: str = ""
+    outcome: str = ""
+
+
+def _search_function() -> tuple[Callable | None, str]:
+    """The annealing entry point of the search baselines, or ``None`` and why not."""
+    try:
+        mod = importlib.import_module("crosscountry_gym.baselines.search")
+    except ModuleNotFoundError as err:
+        if err.name == "crosscountry_gym.baselines.search":
+            return None, "search baselines not part of this checkout; using the best heuristic"
+        raise
+    for name in ("simulated_annealing", "anneal", "sa"):
+        fn = getattr(mod, name, None)
+        if callable(fn):
+            return fn, f"crosscountry_gym.baselines.search.{name}"
+    return None, "crosscountry_gym.baselines.search has no annealing function yet; using the best heuristic"
+
+
+def _call_search(fn: Callable, graph: Graph, start: Sequence[int], seconds: float, seed: int,
+                 model: str) -> tuple[int, ...]:
+    """Call the annealer with the keyword arguments it accepts; return its order."""
+    params = inspect.signature(fn).parameters
+    wanted = {
+        "seconds": seconds, "time_limit": seconds, "budget_s": seconds, "seed": seed,
+        "model": model, "cost_model": model, "init": tuple(start), "initial_order": tuple(start),
+        "start": tuple(start), "progress": False,
+    }
+    kwargs = {k: v for k, v in wanted.items() if k in params}
+    result = fn(graph, **kwargs)
+    order = getattr(result, "order", None)
+    if order is None and isinstance(result, dict):
+        order = result.get("order")
+    if order is None:
+        order = result[0] if isinstance(result, tuple) and isinstance(result[0], (list, tuple)) else result
+    return tuple(int(v) for v in order)
+
+
+def run_baselines(task_names: Sequence[str], model: str) -> list[TaskResult]:
+    """Step 1: every heuristic plus the published order, costed in ``model``."""
+    from crosscountry_gym import tasks
+    from crosscountry_gym.baselines import HEURISTICS
+
+    results = []
+    for name in tqdm(task_names, desc="1/3 baselines", unit="task", file=sys.stdout):
+        task = tasks.load(name)
+        g = task.graph
+        res = TaskResult(name)
+        for h, fn in HEURISTICS.items():
+            order = fn(g)
+            c = cost(g, order, model)
+            res.baselines[h] = c
+            if not res.best_order or c < res.best_cost:
+                res.best_method, res.best_order, res.best_cost = h, tuple(order), c
+        res.baselines["paper published"] = cost(g, task.paper.best_order, model)
+        results.append(res)
+    return results
+
+
+def run_search(results: list[TaskResult], seconds: float, model: str, seed: int) -> str:
+    """Step 2: anneal from the best heuristic order; keeps the better of start and result."""
+    from crosscountry_gym import tasks
+
+    fn, note = _search_function()
+    if fn is None or seconds <= 0:
+        for r in results:
+            r.search_note = "no search" if seconds <= 0 else "heuristic (no search module)"
+        return note if fn is None else "search disabled (--seconds 0)"
+    bar = tqdm(results, desc=f"2/3 search ({seconds:g} s/task)", unit="task", file=sys.stdout)
+    for r in bar:
+        g = tasks.load(r.task).graph
+        t0 = time.perf_counter()
+        order = _call_search(fn, g, r.best_order, seconds, seed, model)
+        c = cost(g, order, model)  # never trust the searcher's own number
+        r.search_note = f"{time.perf_counter() - t0:.1f} s"
+        if c < r.best_cost:
+            r.best_method, r.best_order, r.best_cost = "simulated annealing", order, c
+        bar.set_postfix_str(f"{r.task}: {r.best_cost}")
+    return note
+
+
+def submit_results(results: list[TaskResult], root: Path, model: str, seconds: float, seed: int,
+                   skip_executor: bool) -> None:
+    """Step 3: the real submit pipeline (recompute, executor check, locked store)."""
+    import datetime as dt
+
+    from crosscountry_gym import __version__, tasks
+    from crosscountry_gym.leaderboard import StoreError, SubmissionError, submit_submission
+    from crosscountry_gym.leaderboard.schema import Submission
+
+    bar = tqdm(results, desc="3/3 verify + submit", unit="task", file=sys.stdout)
+    for r in bar:
+        g = tasks.load(r.task).graph
+        searched = r.best_method == "simulated annealing"
+        sub = Submission(
+            task=r.task, fingerprint=g.fingerprint, cost_model=model, order=r.best_order,
+            claimed_cost=r.best_cost,
+            method=f"demo: {r.best_method}" + (f" ({seconds:g} s)" if searched else ""),
+            track="heuristic/search", authors=("make demo",), code="crosscountry_gym/demo.py",
+            package_version=__version__, seeds=(seed,) if searched else (),
+            compute_budget=f"{seconds:g} s search on a shared CPU" if searched else "< 1 s",
+            hardware="this machine", date=dt.date.today().isoformat(),
+        )
+        try:
+            entry, _ = submit_submission(sub, root, skip_executor=skip_executor, render=False)
+            ex = entry.executor
+            r.outcome = f"added; executor {ex['status']}" + (
+                "" if ex["status"] == "passed" else f" ({ex['detail']})"
+            )
+        except StoreError as err:
+            if not str(err).startswith("duplicate"):
+                raise
+            r.outcome = "order already on the board"
+        except SubmissionError as err:
+            r.outcome = f"REJECTED: {err}"
+
+
+def _prepare_store(keep: str | None, source: Path) -> tuple[Path, tempfile.TemporaryDirectory | None]:
+    tmp = None
+    if keep:
+        root = Path(keep)
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="crosscountry-demo-")
+        root = Path(tmp.name)
+    if (source / "submissions").is_dir() and not (root / "submissions").exists():
+        shutil.copytree(source / "submissions", root / "submissions")
+    return root, tmp
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from crosscountry_gym import tasks
+    from crosscountry_gym.leaderboard import Store, render_text
+    from crosscountry_gym.leaderboard.seeds import seed_store
+
+    p = argparse.ArgumentParser(prog="python -m crosscountry_gym.demo", description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="search seconds per task")
+    p.add_argument("--tasks", nargs="+", default=None, help="task names (default: all ten)")
+    p.add_argument("--model", choices=("alphagrad", "exact"), default="alphagrad")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip-executor", action="store_true", help="do not run the executor check")
+    p.add_argument("--leaderboard", default="leaderboard", help="committed leaderboard to start from")
+    p.add_argument("--keep", metavar="DIR", help="write the demo leaderboard to DIR (default: temporary)")
+    args = p.parse_args(argv)
+
+    t_start = time.perf_counter()
+    names = [tasks.canonical_name(t) for t in args.tasks] if args.tasks else tasks.names()
+    print(f"crosscountry-gym demo: {len(names)} tasks, model '{args.model}', "
+          f"search {args.seconds:g} s per task\n")
+    results = run_baselines(names, args.model)
+    note = run_search(results, args.seconds, args.model, args.seed)
+    print(f"search: {note}")
+
+    root, tmp = _prepare_store(args.keep, Path(args.leaderboard))
+    try:
+        if not any((root / "submissions").glob("*/*.json")):
+            print("no committed leaderboard found: seeding the reference entries first")
+            seed_store(root, skip_executor=True, progress=True)
+        submit_results(results, root, args.model, args.seconds, args.seed, args.skip_executor)
+        store = Store(root)
+        store.render()
+        entries = store.entries()
+
+        print(f"\nBest order per task (cost in model '{args.model}'):")
+        width = max(len(n) for n in names)
+        for r in results:
+            ref = min(r.baselines[k] for k in ("forward", "reverse", "markowitz"))
+            print(f"  {r.task:<{width}}  best {r.best_cost:>7}  ({r.best_cost / ref:.3f} x best of "
+                  f"fwd/rev/Markowitz; paper {r.baselines['paper published']})  "
+                  f"{r.best_method}; {r.outcome}")
+        print("\nLeaderboard (verified entries, committed ones plus this run):\n")
+        for name in names:
+            print(render_text(entries, task=name, model=args.model), end="")
+        where = f"kept in {root}" if args.keep else "temporary; use --keep DIR to keep it"
+        print(f"demo leaderboard: {len(entries)} entries ({where}); "
+              f"total {time.perf_counter() - t_start:.0f} s")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

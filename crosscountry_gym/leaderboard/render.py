@@ -1,0 +1,538 @@
+"""Rendering of verified entries: console text, ``LEADERBOARD.md`` and a static ``index.html``.
+
+All three are pure functions of the entries (and the frozen task graphs, for the forward /
+reverse / Markowitz reference costs), so rendering is deterministic: no clock, no randomness,
+no network. The HTML page carries its CSS, JavaScript (table sorting) and SVG bar charts inline
+and loads nothing from elsewhere.
+
+Entries are grouped per task and per cost model (costs of different models are not comparable on
+the tensor tasks) and ranked by verified cost, ties broken by date then id; equal costs share a
+rank ("1, 2, 2, 4").
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from crosscountry_gym.cost import cost
+
+from .schema import COST_MODELS
+from .verify import Entry
+
+__all__ = [
+    "Reference",
+    "reference",
+    "Row",
+    "ranked",
+    "render_text",
+    "render_markdown",
+    "render_html",
+    "MODEL_TITLES",
+]
+
+MODEL_TITLES = {
+    "alphagrad": "paper-compatible model (`alphagrad`; the published numbers)",
+    "exact": "consistent model (`exact`; what the executor counts)",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Forward, reverse and the paper's minimal-Markowitz costs of a task in one model."""
+
+    fwd: int
+    rev: int
+    markowitz: int
+
+    @property
+    def best(self) -> int:
+        return min(self.fwd, self.rev, self.markowitz)
+
+    @property
+    def best_name(self) -> str:
+        return min(
+            (("forward", self.fwd), ("reverse", self.rev), ("Markowitz", self.markowitz)),
+            key=lambda t: t[1],
+        )[0]
+
+
+@cache
+def reference(task_name: str, model: str) -> Reference:
+    """Recompute the three reference costs from the frozen graph (never copied from the paper)."""
+    from crosscountry_gym import tasks
+    from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
+
+    g = tasks.load(task_name).graph
+    return Reference(
+        cost(g, forward_order(g), model),
+        cost(g, reverse_order(g), model),
+        cost(g, markowitz_order(g), model),
+    )
+
+
+@cache
+def published_cost(task_name: str, model: str) -> int:
+    """Cost of the paper's published order in ``model``, recomputed from the frozen graph."""
+    from crosscountry_gym import tasks
+
+    task = tasks.load(task_name)
+    return cost(task.graph, task.paper.best_order, model)
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    entry: Entry
+    ratio: float  # verified cost / best of forward, reverse, Markowitz (same model)
+
+
+def ranked(entries: Sequence[Entry], task: str, model: str) -> list[Row]:
+    """The rows of one (task, model) table, best first."""
+    group = sorted(
+        (e for e in entries if e.task == task and e.cost_model == model),
+        key=lambda e: (e.cost, e.submission.date, e.entry_id),
+    )
+    best = reference(task, model).best
+    rows: list[Row] = []
+    for i, e in enumerate(group):
+        rank = rows[-1].rank if rows and rows[-1].entry.cost == e.cost else i + 1
+        rows.append(Row(rank, e, e.cost / best if best else float("inf")))
+    return rows
+
+
+def _task_names(entries: Sequence[Entry]) -> list[str]:
+    from crosscountry_gym import tasks
+
+    present = {e.task for e in entries}
+    return [t for t in tasks.names() if t in present]
+
+
+def _groups(entries: Sequence[Entry]) -> list[tuple[str, str, list[Row]]]:
+    out = []
+    for t in _task_names(entries):
+        for m in COST_MODELS:
+            rows = ranked(entries, t, m)
+            if rows:
+                out.append((t, m, rows))
+    return out
+
+
+def _ratio(r: float) -> str:
+    return f"{r:.3f}"
+
+
+def _exec(e: Entry) -> str:
+    return "passed" if e.executor.get("status") == "passed" else "skipped"
+
+
+# -- console text -------------------------------------------------------------------------------
+
+
+def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+
+    def fmt(cells: Sequence[str]) -> str:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in pairs).rstrip()
+
+    return [fmt(header), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)]
+
+
+def render_text(entries: Sequence[Entry], *, task: str | None = None, model: str | None = None) -> str:
+    """The console table per task and model: rank, verified cost, ratio, method, track, date."""
+    lines: list[str] = []
+    groups = [
+        g for g in _groups(entries) if (task is None or g[0] == task) and (model is None or g[1] == model)
+    ]
+    if not groups:
+        return "no entries\n"
+    for t, m, rows in groups:
+        ref = reference(t, m)
+        lines.append(
+            f"{t}  [model {m}]  best of forward/reverse/Markowitz: {ref.best} ({ref.best_name})"
+        )
+        body = [
+            [
+                str(r.rank),
+                str(r.entry.cost),
+                _ratio(r.ratio),
+                r.entry.submission.method,
+                r.entry.submission.track,
+                r.entry.submission.date,
+                _exec(r.entry),
+            ]
+            for r in rows
+        ]
+        header = ["rank", "cost", "ratio", "method", "track", "date", "executor"]
+        lines += ["  " + s for s in _text_table(header, body, right={0, 1, 2})]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+# -- markdown -----------------------------------------------------------------------------------
+
+_INTRO = (
+    "Every cost below was recomputed from the submitted elimination order by "
+    "`crosscountry_gym.cost` (never taken from the claim). *ratio* is the verified cost divided "
+    "by the best of forward, reverse and the paper's minimal Markowitz order in the same cost "
+    "model (below 1 beats all three). *executor* says whether the order was also run as a "
+    "Jacobian program and compared with `jax.jacrev`."
+)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _summary_rows(entries: Sequence[Entry], model: str) -> list[list[str]]:
+    out = []
+    for t in _task_names(entries):
+        rows = ranked(entries, t, model)
+        if not rows:
+            continue
+        ref = reference(t, model)
+        top = rows[0]
+        out.append([
+            t, str(ref.fwd), str(ref.rev), str(ref.markowitz), str(published_cost(t, model)),
+            str(top.entry.cost), _ratio(top.ratio), top.entry.submission.method,
+        ])
+    return out
+
+
+_SUMMARY_HEADER = ["task", "forward", "reverse", "Markowitz", "paper's published order",
+                   "best entry", "ratio", "method"]
+
+
+def render_markdown(entries: Sequence[Entry]) -> str:
+    """``LEADERBOARD.md``: a summary per cost model, then one ranked table per task and model."""
+    n = len(entries)
+    out = [
+        "# crosscountry-gym leaderboard",
+        "",
+        "<!-- Generated by `crosscountry-gym leaderboard render` from submissions/. "
+        "Do not edit by hand; a test fails when this file is stale. -->",
+        "",
+        f"{n} verified entries. {_INTRO} How to submit: [README.md](README.md). "
+        "Interactive page: [index.html](index.html).",
+        "",
+    ]
+    for m in COST_MODELS:
+        summary = _summary_rows(entries, m)
+        if not summary:
+            continue
+        out += [f"## Summary: {MODEL_TITLES[m]}", ""]
+        out.append("| " + " | ".join(_SUMMARY_HEADER) + " |")
+        out.append("|" + "|".join(["---"] + ["---:"] * 6 + ["---"]) + "|")
+        out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in summary]
+        out.append("")
+    for t, m, rows in _groups(entries):
+        ref = reference(t, m)
+        out += [
+            f"## {t} — {MODEL_TITLES[m]}",
+            "",
+            f"Best of forward ({ref.fwd}), reverse ({ref.rev}) and Markowitz ({ref.markowitz}): "
+            f"**{ref.best}** ({ref.best_name}).",
+            "",
+            "| rank | cost | ratio | method | track | authors | date | executor | entry |",
+            "|---:|---:|---:|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            s = r.entry.submission
+            link = f"[{r.entry.entry_id}](submissions/{t}/{r.entry.entry_id}.json)"
+            cells = [str(r.rank), str(r.entry.cost), _ratio(r.ratio), s.method, s.track,
+                     ", ".join(s.authors), s.date, _exec(r.entry)]
+            out.append("| " + " | ".join(_md_cell(c) for c in cells) + f" | {link} |")
+        out.append("")
+    return "\n".join(out)
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+
+_CSS = """
+:root { --fg:#1d2330; --muted:#5b6475; --line:#d9dee7; --head:#f2f4f8; --accent:#2f6fdb;
+        --learned:#d9822b; --search:#2f6fdb; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
+       margin: 0 auto; max-width: 1100px; padding: 24px; }
+h1 { margin: 0 0 4px; font-size: 26px; }
+h2 { margin: 36px 0 4px; font-size: 20px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { margin: 18px 0 6px; font-size: 16px; color: var(--muted); font-weight: 600; }
+p.note { color: var(--muted); margin: 4px 0 12px; }
+nav a { margin-right: 10px; white-space: nowrap; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; font-size: 14px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: var(--head); cursor: pointer; user-select: none; white-space: nowrap; }
+th[aria-sort="ascending"]::after { content: " \\25B2"; font-size: 10px; }
+th[aria-sort="descending"]::after { content: " \\25BC"; font-size: 10px; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.best td { font-weight: 600; }
+.track-learned { color: var(--learned); }
+.track-search { color: var(--search); }
+.skipped { color: var(--muted); }
+.nowrap { white-space: nowrap; }
+code { font-size: 13px; }
+svg text { font: 12px system-ui, sans-serif; fill: var(--fg); }
+svg .bar-learned { fill: var(--learned); }
+svg .bar-search { fill: var(--search); }
+svg .refline { stroke: #c0392b; stroke-dasharray: 4 3; stroke-width: 1.5; }
+svg .axis { stroke: var(--line); }
+footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
+"""
+
+_JS = """
+(function () {
+  "use strict";
+  function cellValue(row, idx, type) {
+    var cell = row.cells[idx];
+    var v = cell.getAttribute("data-v");
+    if (v === null) { v = cell.textContent.trim(); }
+    return type === "num" ? parseFloat(v) : v.toLowerCase();
+  }
+  function sortTable(table, idx, dir) {
+    var th = table.tHead.rows[0].cells[idx];
+    var type = th.getAttribute("data-type") || "text";
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = cellValue(a, idx, type), y = cellValue(b, idx, type);
+      if (x < y) { return -dir; }
+      if (x > y) { return dir; }
+      return parseFloat(a.getAttribute("data-pos")) - parseFloat(b.getAttribute("data-pos"));
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (c) {
+      c.removeAttribute("aria-sort");
+    });
+    th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
+  }
+  var tables = document.querySelectorAll("table.sortable");
+  Array.prototype.forEach.call(tables, function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, idx) {
+      th.addEventListener("click", function () {
+        var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+        sortTable(table, idx, dir);
+      });
+    });
+  });
+  document.body.setAttribute("data-js", "ready");
+  if (window.location.hash === "#selftest") {
+    /* Used by the headless-browser test: sort every table by cost, descending, and check it. */
+    var ok = tables.length > 0;
+    Array.prototype.forEach.call(tables, function (table) {
+      var idx = -1;
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+        if (th.getAttribute("data-key") === "cost") { idx = i; }
+      });
+      if (idx < 0) { return; }
+      table.tHead.rows[0].cells[idx].click();
+      table.tHead.rows[0].cells[idx].click();
+      var vals = Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+        return cellValue(r, idx, "num");
+      });
+      for (var i = 1; i < vals.length; i++) { if (vals[i - 1] < vals[i]) { ok = false; } }
+    });
+    document.body.setAttribute("data-selftest", (ok ? "ok " : "fail ") + tables.length);
+  }
+})();
+"""
+
+
+def _intro_html() -> str:
+    text = html.escape(_INTRO)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    return re.sub(r"\*([^*]+)\*", r"<i>\1</i>", text)
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _anchor(task: str, model: str | None = None) -> str:
+    return f"{task}-{model}" if model else task
+
+
+def _track_class(track: str) -> str:
+    return "learned" if track == "learned" else "search"
+
+
+def _svg_chart(task: str, model: str, rows: Sequence[Row]) -> str:
+    """Horizontal bars of cost per method, as a ratio to the best of forward/reverse/Markowitz.
+
+    The axis runs from 0 to at most 2x the reference (bars beyond are cut and marked), so the
+    interesting region near the reference stays readable even when forward mode is 30x worse.
+    """
+    ref = reference(task, model)
+    label_w, plot_w, value_w, row_h, top = 250, 400, 90, 22, 26
+    hi = max(r.ratio for r in rows)
+    axis_max = min(2.0, max(1.25, -(-hi * 4 // 1) / 4))  # round up to a quarter
+    height = top + row_h * len(rows) + 8
+    width = label_w + plot_w + value_w
+
+    def x(ratio: float) -> float:
+        return label_w + plot_w * min(ratio, axis_max) / axis_max
+
+    parts = [
+        f'<svg width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{_e(f"cost per method on {task}, model {model}")}">',
+        f'<line class="axis" x1="{label_w}" y1="{top - 4}" x2="{label_w}" y2="{height - 4}"/>',
+    ]
+    for tick in (0.5, 1.0, 1.5, 2.0):
+        if tick <= axis_max:
+            tx = x(tick)
+            parts.append(f'<text x="{tx:.1f}" y="{top - 10}" text-anchor="middle">{tick:g}×</text>')
+    for i, r in enumerate(rows):
+        y = top + i * row_h
+        s = r.entry.submission
+        label = s.method if len(s.method) <= 34 else s.method[:33] + "…"
+        cls = f"bar-{_track_class(s.track)}"
+        bar_end = x(r.ratio)
+        parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(label)}</text>')
+        parts.append(
+            f'<rect class="{cls}" x="{label_w}" y="{y + 3}" width="{bar_end - label_w:.1f}" '
+            f'height="{row_h - 6}"><title>{_e(s.method)}: {r.entry.cost} '
+            f'({_ratio(r.ratio)}×)</title></rect>'
+        )
+        if r.ratio > axis_max:  # cut bar: two white slashes near the end
+            for dx in (10, 16):
+                parts.append(
+                    f'<line x1="{bar_end - dx:.1f}" y1="{y + 20}" x2="{bar_end - dx + 5:.1f}" '
+                    f'y2="{y + 2}" stroke="#fff" stroke-width="2"/>'
+                )
+        parts.append(f'<text x="{bar_end + 6:.1f}" y="{y + 15}">{r.entry.cost}</text>')
+    rx = x(1.0)
+    parts.append(f'<line class="refline" x1="{rx:.1f}" y1="{top - 4}" x2="{rx:.1f}" y2="{height - 4}"/>')
+    parts.append(
+        f"<title>{_e(f'{task} ({model}): cost per method; dashed line = {ref.best} ({ref.best_name})')}"
+        "</title>"
+    )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _html_table(task: str, model: str, rows: Sequence[Row]) -> str:
+    head = [
+        ("rank", "num", "rank"),
+        ("cost", "num", "cost"),
+        ("ratio", "num", "ratio"),
+        ("other model", "num", "other"),
+        ("method", "text", "method"),
+        ("track", "text", "track"),
+        ("authors", "text", "authors"),
+        ("date", "text", "date"),
+        ("executor", "text", "executor"),
+        ("entry", "text", "entry"),
+    ]
+    other = [m for m in COST_MODELS if m != model][0]
+    out = [f'<table class="sortable" id="table-{_anchor(task, model)}">', "<thead><tr>"]
+    for title, typ, key in head:
+        cls = ' class="num"' if typ == "num" else ""
+        label = f"cost ({other})" if key == "other" else title
+        out.append(f'<th data-type="{typ}" data-key="{key}"{cls}>{_e(label)}</th>')
+    out.append("</tr></thead>")
+    out.append("<tbody>")
+    for pos, r in enumerate(rows):
+        e, s = r.entry, r.entry.submission
+        best = ' class="best"' if r.rank == 1 else ""
+        code = _e(s.code)
+        code_link = (
+            f'<a href="{code}">{_e(s.method)}</a>'
+            if s.code.startswith(("https://", "http://"))
+            else _e(s.method)
+        )
+        ex = _exec(e)
+        ex_cls = "" if ex == "passed" else ' class="skipped"'
+        ex_title = _e(e.executor.get("detail", ""))
+        out.append(
+            f'<tr data-pos="{pos}"{best}>'
+            f'<td class="num">{r.rank}</td>'
+            f'<td class="num">{e.cost}</td>'
+            f'<td class="num" data-v="{r.ratio:.6f}">{_ratio(r.ratio)}</td>'
+            f'<td class="num">{e.costs[other]}</td>'
+            f"<td>{code_link}</td>"
+            f'<td class="track-{_track_class(s.track)}">{_e(s.track)}</td>'
+            f"<td>{_e(', '.join(s.authors))}</td>"
+            f'<td class="nowrap">{_e(s.date)}</td>'
+            f'<td title="{ex_title}"><span{ex_cls}>{ex}</span></td>'
+            f'<td><a href="submissions/{_e(task)}/{_e(e.entry_id)}.json" '
+            f'title="{_e(e.entry_id)}">{_e(e.entry_id[-12:])}</a></td>'
+            "</tr>"
+        )
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def render_html(entries: Sequence[Entry]) -> str:
+    """The static page ``index.html``: summary, then per task and model a sortable table and a
+    bar chart. Self-contained: inline CSS, JS and SVG only."""
+    groups = _groups(entries)
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>crosscountry-gym leaderboard</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        "<h1>crosscountry-gym leaderboard</h1>",
+        f'<p class="note">{len(entries)} verified entries. {_intro_html()} '
+        'Click a column header to sort. How to submit: <a href="README.md">README.md</a>.</p>',
+        "<nav>" + " ".join(
+            f'<a href="#{_e(_anchor(t))}">{_e(t)}</a>' for t in _task_names(entries)
+        ) + "</nav>",
+    ]
+    for m in COST_MODELS:
+        summary = _summary_rows(entries, m)
+        if not summary:
+            continue
+        out.append(f"<h2>Summary: {_e(MODEL_TITLES[m].replace('`', ''))}</h2>")
+        out.append(f'<table class="sortable" id="summary-{m}"><thead><tr>')
+        for i, h in enumerate(_SUMMARY_HEADER):
+            num = 1 <= i <= 6
+            key = "cost" if h == "best entry" else h
+            cls = ' class="num"' if num else ""
+            out.append(
+                f'<th data-type="{"num" if num else "text"}" data-key="{_e(key)}"{cls}>{_e(h)}</th>'
+            )
+        out.append("</tr></thead><tbody>")
+        for pos, r in enumerate(summary):
+            cells = []
+            for i, c in enumerate(r):
+                if i == 0:
+                    cells.append(f'<td><a href="#{_e(_anchor(c))}">{_e(c)}</a></td>')
+                elif 1 <= i <= 6:
+                    cells.append(f'<td class="num">{_e(c)}</td>')
+                else:
+                    cells.append(f"<td>{_e(c)}</td>")
+            out.append(f'<tr data-pos="{pos}">' + "".join(cells) + "</tr>")
+        out.append("</tbody></table>")
+    current = None
+    for t, m, rows in groups:
+        if t != current:
+            out.append(f'<h2 id="{_e(_anchor(t))}">{_e(t)}</h2>')
+            current = t
+        ref = reference(t, m)
+        out.append(f'<h3 id="{_e(_anchor(t, m))}">{_e(MODEL_TITLES[m].replace("`", ""))}</h3>')
+        out.append(
+            f'<p class="note">Best of forward ({ref.fwd}), reverse ({ref.rev}) and Markowitz '
+            f"({ref.markowitz}): <b>{ref.best}</b> ({ref.best_name}); dashed line in the chart. "
+            'Bars: <span class="track-search">heuristic/search</span>, '
+            '<span class="track-learned">learned</span>.</p>'
+        )
+        out.append(_html_table(t, m, rows))
+        out.append(_svg_chart(t, m, rows))
+    out += [
+        "<footer>Rendered by <code>crosscountry-gym leaderboard render</code> from the entries "
+        "in <code>submissions/</code>; no external resources.</footer>",
+        f"<script>{_JS}</script>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,154 @@
+"""The compact edge algebra against a brute-force dense oracle and the cost model's counts.
+
+For every pair of edge types (all 21 non-zero codes), with random sizes consistent with the ties
+and random compact values, the compact product must equal the dense einsum of the two dense
+edges, its type must be the exact product rule's type, and its multiplication count must equal
+the cost rule evaluated on the six index sizes. Merges must equal the dense sum.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import numpy as np
+import pytest
+
+from crosscountry_gym.compact import (
+    CompactEdge,
+    ExecutorAlgebraError,
+    IndexMap,
+    from_dense,
+    layout,
+    layout_shape,
+    merge,
+    product,
+    to_dense,
+)
+from crosscountry_gym.sparsity import CODES, merge_rule, product_rule, sparsity_of
+
+ALL = [c for c in CODES if c != 0]
+T1, T2, V1, V2, S1, S2 = range(6)
+OUT_POS = (T1, T2, V1, V2)
+IN_POS = (V1, V2, S1, S2)
+
+
+def _consistent_sizes(rng, tin, tout, extra_equal=()):
+    """Random sizes of (T1,T2,V1,V2,S1,S2) with tied indices equal."""
+    parent = list(range(6))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    def union(i, j):
+        parent[find(i)] = find(j)
+
+    for code, pos in ((tout, OUT_POS), (tin, IN_POS)):
+        if code in (-1,):  # copy: out shape == in shape
+            union(pos[0], pos[2])
+            union(pos[1], pos[3])
+        elif code != 11:
+            for t in sparsity_of(code).ties:
+                union(pos[t.a - 1], pos[t.b - 1])
+    for i, j in extra_equal:
+        union(i, j)
+    roots = {find(i) for i in range(6)}
+    val = {r: int(rng.integers(1, 4)) for r in roots}
+    return tuple(val[find(i)] for i in range(6))
+
+
+def _random_edge(rng, code, out_shape, in_shape):
+    if code == 11:
+        n_out, n_in = int(np.prod(out_shape)), int(np.prod(in_shape))
+        terms = tuple(
+            rng.integers(-1, n_in, size=n_out).astype(np.int32) for _ in range(rng.integers(1, 3))
+        )
+        return CompactEdge(11, out_shape, in_shape, imap=IndexMap(terms, n_out, n_in))
+    if code in (-1, -6, -7):
+        return CompactEdge(code, out_shape, in_shape)
+    shp = layout_shape(code, out_shape, in_shape)
+    return CompactEdge(code, out_shape, in_shape, values=rng.standard_normal(shp))
+
+
+def test_layouts_have_one_axis_per_untied_position_and_d_tie():
+    assert layout(1) == ((1,), (2,), (3,), (4,))
+    assert layout(6) == ((1, 3), (2, 4))
+    assert layout(7) == ((1, 4), (2, 3))
+    assert layout(2) == ((1, 3), (2,), (4,))
+    assert layout(-2) == ((2,), (4,))
+    assert layout(8) == ((2, 4),)
+    assert layout(-8) == ((1, 3),)
+    assert layout(10) == () and layout(-10) == ()
+    with pytest.raises(ValueError):
+        layout(-6)
+
+
+@pytest.mark.parametrize("code", [c for c in ALL if c not in (-1, -6, -7, 11)])
+def test_dense_roundtrip_has_the_type_structure(code):
+    rng = np.random.default_rng(abs(code))
+    sizes = _consistent_sizes(rng, 1, code)  # tin=1 imposes nothing on (T, V)
+    out_shape, in_shape = sizes[0:2], sizes[2:4]
+    e = _random_edge(rng, code, out_shape, in_shape)
+    with jax.enable_x64(True):
+        d = np.asarray(to_dense(e))
+    np.testing.assert_array_equal(from_dense(d, code), e.values)
+    # Zero off the tied diagonals, and K ties constant along them.
+    for t in sparsity_of(code).ties:
+        idx = np.indices(d.shape)
+        off = idx[t.a - 1] != idx[t.b - 1]
+        assert np.all(d[off] == 0)
+
+
+def test_all_type_pairs_match_dense_oracle_and_exact_cost():
+    rng = np.random.default_rng(0)
+    checked = 0
+    with jax.enable_x64(True):
+        for tin, tout in itertools.product(ALL, ALL):
+            for _ in range(2):
+                sizes = _consistent_sizes(rng, tin, tout)
+                t_shape, v_shape, s_shape = sizes[0:2], sizes[2:4], sizes[4:6]
+                e_in = _random_edge(rng, tin, v_shape, s_shape)
+                e_out = _random_edge(rng, tout, t_shape, v_shape)
+                res, mults = product(e_in, e_out, np.float64)
+                want = np.einsum(
+                    "abcd,cdef->abef",
+                    np.asarray(to_dense(e_out, np.float64)),
+                    np.asarray(to_dense(e_in, np.float64)),
+                )
+                np.testing.assert_allclose(np.asarray(to_dense(res, np.float64)), want, atol=1e-12)
+                pr = product_rule(tin, tout, "exact")
+                assert res.code == pr.result, (tin, tout)
+                assert mults == pr.evaluate(sizes), (tin, tout, sizes)
+                checked += 1
+    assert checked == 2 * len(ALL) ** 2
+
+
+def test_all_merges_match_dense_sum_or_refuse_clearly():
+    rng = np.random.default_rng(1)
+    refused = []
+    with jax.enable_x64(True):
+        for a, b in itertools.product(ALL, ALL):
+            sizes = _consistent_sizes(rng, a, b, extra_equal=[(T1, V1), (T2, V2)])
+            # Both edges share the record r -> t: use (T, S) = (T, V-equal) sizes for both.
+            out_shape, in_shape = sizes[0:2], sizes[2:4]
+            try:
+                ea = _random_edge(rng, a, out_shape, in_shape)
+                eb = _random_edge(rng, b, out_shape, in_shape)
+            except ExecutorAlgebraError:
+                continue  # the two types cannot share one record with these sizes
+            try:
+                m = merge(ea, eb, np.float64)
+            except ExecutorAlgebraError:
+                refused.append((a, b))
+                continue
+            assert m.code == merge_rule(a, b, "exact")
+            want = np.asarray(to_dense(ea, np.float64)) + np.asarray(to_dense(eb, np.float64))
+            np.testing.assert_allclose(np.asarray(to_dense(m, np.float64)), want, atol=1e-12)
+    # Only the documented non-representable corners are refused: a copy (-1, neutral in the
+    # merge rule) with a transposed type, or two structural maps whose sum is not structural.
+    transposed = {4, 5, 7, 9, -4, -5, -7, -9, -10}
+    for a, b in refused:
+        pair = {a, b}
+        assert (-1 in pair and (pair - {-1}) <= transposed | {-1, -6, -7}) or pair <= {-6, -7, -1}
