@@ -13,9 +13,9 @@ selects one:
 
 * ``"dense"``: every edge type is 1 (dense) or -1 (copy). This alphabet is closed under the
   product and merge rules and no paper override touches it, so both cost models coincide. The
-  state is two per-target bitsets over source rows, ``in_bits`` (edge exists) and ``in_copy``
-  (edge is a copy), shape ``[V, ceil(R / 32)]`` uint32. A step is ~10 word operations per
-  vertex and a product of three sums (cost = |V| * sum_P |S_r| * sum_Q |T_t| over the
+  state is two per-source-row bitsets over target vertices, ``out_bits`` (edge exists) and
+  ``out_copy`` (edge is a copy), shape ``[R, ceil(V / 32)]`` uint32. A step is ~10 word
+  operations per row and a product of three sums (cost = |V| * sum_P |S_r| * sum_Q |T_t| over the
   non-copy in- and out-edges), with no table lookups. All scalar benchmark tasks use it.
 * ``"typed"``: the general model. ``types`` int8 ``[R, V]`` holds the type codes. A step's
   cost is computed from type histograms (sizes of in-edges grouped by type, sizes of
@@ -88,7 +88,7 @@ class State:
     Dynamic:
         eliminated: bool [V].
         types: int8 [R, V] type codes ("typed" kind; shape [R, 0] for "dense").
-        in_bits, in_copy: uint32 [V, ceil(R/32)] ("dense" kind; [V, 0] for "typed").
+        out_bits, out_copy: uint32 [R, ceil(V/32)] ("dense" kind; [R, 0] for "typed").
         overflow: bool [] sticky: some step cost exceeded int32.
     Static:
         kind: "dense" or "typed".
@@ -103,8 +103,8 @@ class State:
     is_output: jax.Array
     eliminated: jax.Array
     types: jax.Array
-    in_bits: jax.Array
-    in_copy: jax.Array
+    out_bits: jax.Array
+    out_copy: jax.Array
     overflow: jax.Array
 
     @property
@@ -195,6 +195,22 @@ def _unpack_bits(words: jax.Array, n: int) -> jax.Array:
     return bits.reshape(*words.shape[:-1], words.shape[-1] * 32)[..., :n].astype(bool)
 
 
+def _spread_nibbles(words: jax.Array) -> jax.Array:
+    """uint32 [..., W] -> uint32 [..., W, 8] whose bytes are the bits of ``words`` (0/1).
+
+    Nibble x times 0x00204081 puts bit i of x at bit 8 i (the partial products do not
+    overlap), so one uint32 operation yields four output bytes: several times faster on CPU
+    than a shift per output element."""
+    nib = (words[..., :, None] >> (4 * jnp.arange(8, dtype=jnp.uint32))) & jnp.uint32(0xF)
+    return (nib * jnp.uint32(0x00204081)) & jnp.uint32(0x01010101)
+
+
+def _bytes_to_int8(spread: jax.Array, n: int) -> jax.Array:
+    """uint32 [..., W, 8] of packed bytes -> int8 [..., n] (little-endian byte order)."""
+    b = jax.lax.bitcast_convert_type(spread, jnp.int8)  # [..., W, 8, 4]
+    return b.reshape(*spread.shape[:-2], spread.shape[-2] * 32)[..., :n]
+
+
 def state_from_arrays(
     types: jax.Array,
     src_shape: jax.Array,
@@ -215,11 +231,11 @@ def state_from_arrays(
     types = jnp.asarray(types, jnp.int8)
     r, v = types.shape
     if kind == "dense":
-        in_bits = _pack_bits((types != 0).T)
-        in_copy = _pack_bits((types == -1).T)
+        out_bits = _pack_bits(types != 0)
+        out_copy = _pack_bits(types == -1)
         types = jnp.zeros((r, 0), jnp.int8)
     elif kind == "typed":
-        in_bits = in_copy = jnp.zeros((v, 0), jnp.uint32)
+        out_bits = out_copy = jnp.zeros((r, 0), jnp.uint32)
     else:
         raise ValueError(f"unknown state kind {kind!r}; use 'dense' or 'typed'")
     return State(
@@ -232,8 +248,8 @@ def state_from_arrays(
         is_output=jnp.asarray(is_output, bool),
         eliminated=jnp.zeros((v,), bool),
         types=types,
-        in_bits=in_bits,
-        in_copy=in_copy,
+        out_bits=out_bits,
+        out_copy=out_copy,
         overflow=jnp.asarray(False),
     )
 
@@ -342,10 +358,9 @@ def edge_types(state: State) -> jax.Array:
     """int8 [R, V] type matrix in the padded layout, for either kind."""
     if state.kind == "typed":
         return state.types
-    exists = _unpack_bits(state.in_bits, state.num_rows)  # [V, R]
-    copy = _unpack_bits(state.in_copy, state.num_rows)
-    t = jnp.where(exists, jnp.where(copy, -1, 1), 0).astype(jnp.int8)
-    return t.T
+    # byte = 1 for a dense edge, 0xFF (-1) for a copy (copy bits are a subset of edge bits)
+    packed = _spread_nibbles(state.out_bits) | (_spread_nibbles(state.out_copy) * jnp.uint32(0xFE))
+    return _bytes_to_int8(packed, state.max_vertices)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,36 +379,35 @@ def _patterns(shape: jax.Array) -> jax.Array:
 
 
 def _eliminate_dense(s: State, col: jax.Array, ok: jax.Array):
-    r = s.num_rows
     row = s.max_inputs + col
-    pw = jnp.where(ok, s.in_bits[col], jnp.uint32(0))  # [W] in-edges of v
-    pcw = s.in_copy[col]
-    word, shift = row // 32, (row % 32).astype(jnp.uint32)
-    wsel = jnp.arange(s.in_bits.shape[-1]) == word  # one-hot word of row v
-    q = (jnp.sum(jnp.where(wsel, s.in_bits, 0), axis=-1, dtype=jnp.uint32) >> shift) & 1
-    qc = (jnp.sum(jnp.where(wsel, s.in_copy, 0), axis=-1, dtype=jnp.uint32) >> shift) & 1
-    q = q.astype(bool) & ok  # [V] out-edges of v
-    qc = qc.astype(bool)
+    word, shift = col // 32, (col % 32).astype(jnp.uint32)
+    wsel = jnp.arange(s.out_bits.shape[-1]) == word  # one-hot word of column v
+    bit_b = (jnp.sum(jnp.where(wsel, s.out_bits, 0), -1, dtype=jnp.uint32) >> shift) & 1
+    bit_c = (jnp.sum(jnp.where(wsel, s.out_copy, 0), -1, dtype=jnp.uint32) >> shift) & 1
+    p = bit_b.astype(bool) & ok  # [R] in-edges r -> v
+    pc = bit_c.astype(bool)  # ... that are copies
+    qw = jnp.where(ok, s.out_bits[row], jnp.uint32(0))  # [W] out-edges v -> t
+    qcw = s.out_copy[row]
     # cost: each (non-copy, non-copy) pair costs |T_t| |V| |S_r|
-    p1 = _unpack_bits(pw & ~pcw, r)
-    sum_s = jnp.sum(jnp.where(p1, _size(s.src_shape), 0))
-    sum_t = jnp.sum(jnp.where(q & ~qc, _size(s.tgt_shape), 0))
+    q1 = _unpack_bits(qw & ~qcw, s.max_vertices)
+    sum_s = jnp.sum(jnp.where(p & ~pc, _size(s.src_shape), 0))
+    sum_t = jnp.sum(jnp.where(q1, _size(s.tgt_shape), 0))
     size_v = _size(s.src_shape[row])
     cost = sum_s * size_v * sum_t
     costf = sum_s.astype(jnp.float32) * size_v.astype(jnp.float32) * sum_t.astype(jnp.float32)
-    # update targets t in Q: in(t) |= P; copy(r,t) = copy(r,v) & copy(v,t) & (old none or copy)
-    ncopy = jnp.where(qc[:, None], pcw[None, :], jnp.uint32(0))  # [V, W]
-    old_b, old_c = s.in_bits, s.in_copy
-    merged_c = (old_c & ~pw) | (pw & (~old_b | old_c) & ncopy)
-    qm = q[:, None]
-    new_b = jnp.where(qm, old_b | pw, old_b)
-    new_c = jnp.where(qm, merged_c, old_c)
-    # delete row v (bit `row` everywhere) and column v
+    # rows r in P gain Q; copy(r,t) = copy(r,v) & copy(v,t) & (old edge none or copy)
+    old_b, old_c = s.out_bits, s.out_copy
+    ncopy = jnp.where(pc[:, None], qcw[None, :], jnp.uint32(0))  # [R, W]
+    merged_c = (old_c & ~qw) | (qw & (~old_b | old_c) & ncopy)
+    pm = p[:, None]
+    new_b = jnp.where(pm, old_b | qw, old_b)
+    new_c = jnp.where(pm, merged_c, old_c)
+    # delete column v (bit `col` of every row) and row v
     clear = ~jnp.where(wsel & ok, jnp.uint32(1) << shift, jnp.uint32(0))  # [W]
-    colm = (jnp.arange(s.max_vertices) == col) & ok
-    new_b = jnp.where(colm[:, None], jnp.uint32(0), new_b & clear)
-    new_c = jnp.where(colm[:, None], jnp.uint32(0), new_c & clear)
-    return s.replace(in_bits=new_b, in_copy=new_c), cost, costf
+    rowm = ((jnp.arange(s.num_rows) == row) & ok)[:, None]
+    new_b = jnp.where(rowm, jnp.uint32(0), new_b & clear)
+    new_c = jnp.where(rowm, jnp.uint32(0), new_c & clear)
+    return s.replace(out_bits=new_b, out_copy=new_c), cost, costf
 
 
 def _eliminate_typed(s: State, col: jax.Array, ok: jax.Array):

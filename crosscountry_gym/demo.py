@@ -17,8 +17,6 @@ Options: ``--seconds`` (search budget per task), ``--tasks``, ``--model``, ``--s
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import shutil
 import sys
 import tempfile
@@ -30,7 +28,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from crosscountry_gym.cost import cost
-from crosscountry_gym.graph import Graph
 
 DEFAULT_SECONDS = 4.0
 
@@ -47,37 +44,15 @@ class TaskResult:
 
 
 def _search_function() -> tuple[Callable | None, str]:
-    """The annealing entry point of the search baselines, or ``None`` and why not."""
+    """The annealer of the search baselines, or ``None`` and why not (graceful only while the
+    module is not part of the checkout)."""
     try:
-        mod = importlib.import_module("crosscountry_gym.baselines.search")
+        from crosscountry_gym.baselines.search import anneal
     except ModuleNotFoundError as err:
         if err.name == "crosscountry_gym.baselines.search":
             return None, "search baselines not part of this checkout; using the best heuristic"
         raise
-    for name in ("simulated_annealing", "anneal", "sa"):
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return fn, f"crosscountry_gym.baselines.search.{name}"
-    return None, "crosscountry_gym.baselines.search has no annealing function yet; using the best heuristic"
-
-
-def _call_search(fn: Callable, graph: Graph, start: Sequence[int], seconds: float, seed: int,
-                 model: str) -> tuple[int, ...]:
-    """Call the annealer with the keyword arguments it accepts; return its order."""
-    params = inspect.signature(fn).parameters
-    wanted = {
-        "seconds": seconds, "time_limit": seconds, "budget_s": seconds, "seed": seed,
-        "model": model, "cost_model": model, "init": tuple(start), "initial_order": tuple(start),
-        "start": tuple(start), "progress": False,
-    }
-    kwargs = {k: v for k, v in wanted.items() if k in params}
-    result = fn(graph, **kwargs)
-    order = getattr(result, "order", None)
-    if order is None and isinstance(result, dict):
-        order = result.get("order")
-    if order is None:
-        order = result[0] if isinstance(result, tuple) and isinstance(result[0], (list, tuple)) else result
-    return tuple(int(v) for v in order)
+    return anneal, "simulated annealing (crosscountry_gym.baselines.search.anneal)"
 
 
 def run_baselines(task_names: Sequence[str], model: str) -> list[TaskResult]:
@@ -114,7 +89,12 @@ def run_search(results: list[TaskResult], seconds: float, model: str, seed: int)
     for r in bar:
         g = tasks.load(r.task).graph
         t0 = time.perf_counter()
-        order = _call_search(fn, g, r.best_order, seconds, seed, model)
+
+        def show(best: int, frac: float, task: str = r.task) -> None:
+            bar.set_postfix_str(f"{task}: best {best}", refresh=False)
+
+        res = fn(g, model, seconds=seconds, seed=seed, init=r.best_order, progress=show)
+        order = tuple(int(v) for v in res.order)
         c = cost(g, order, model)  # never trust the searcher's own number
         r.search_note = f"{time.perf_counter() - t0:.1f} s"
         if c < r.best_cost:

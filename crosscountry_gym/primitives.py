@@ -344,7 +344,9 @@ def _paper_dot_general(ls: Shape, rs: Shape, lc: Shape, rc: Shape) -> tuple[int,
     def kind(s: Shape) -> str:
         if len(s) <= 1:
             return "vec" if len(s) == 1 else "scalar"
-        return "row" if s[0] == 1 else "mat"
+        # (1, n) with n > 1 is a row; any other rank-2 shape, (1, 1) included, is a matrix
+        # (this is how the original classified RandomFunction_f's (1,) . (1, 1) product)
+        return "row" if s[0] == 1 and s[1] > 1 else "mat"
 
     lk, rk = kind(ls), kind(rs)
     if lk == "vec" and rk == "vec":
@@ -408,7 +410,8 @@ def _transpose(ri: RuleInput) -> list[list[EdgeSpec]]:
 def _broadcast_in_dim(ri: RuleInput) -> list[list[EdgeSpec]]:
     ins, outs = ri.in_shapes[0], ri.out_shapes[0]
     if ri.model == "alphagrad":
-        return _single(ri, [-6 if ri.in2(0) == ri.out2 else -7] + [None] * (len(ins) - 1))
+        extra = [None] * (len(ri.in_shapes) - 1)
+        return _single(ri, [-6 if ri.in2(0) == ri.out2 else -7, *extra])
     dims = tuple(int(d) for d in ri.params["broadcast_dimensions"])
     extra = [None] * (len(ri.in_shapes) - 1)  # dynamic-shape operands: none in practice
     if prod(ins) == prod(outs):  # no replication: only size-1 dims added

@@ -464,7 +464,8 @@ def trace(
         for k, (outvar, spec_k) in enumerate(zip(eqn.outvars, specs, strict=True)):
             vid = len(vertices) + 1
             o2 = shape2(out_shapes[k])
-            out_float = _is_float(outvar.aval)
+            # the paper's extractor ignored dtypes (it typed eq, with a bool result, as binary)
+            out_float = _is_float(outvar.aval) or rules == "alphagrad"
             merged: dict[int, tuple[int, tuple[int, int]]] = {}
             operands = []
             for j, v in enumerate(eqn.invars):

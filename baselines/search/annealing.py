@@ -54,9 +54,10 @@ def anneal(
     seconds: float = 10.0,
     seed: int = 0,
     init: Sequence[int] | None = None,
-    restarts: int = 4,
+    restarts: int = 2,
     mean_dist: float = 6.0,
     window: int = 8,
+    temperature: float = 0.1,
     max_moves: int | None = None,
     progress: Progress | None = None,
 ) -> SearchResult:
@@ -70,6 +71,8 @@ def anneal(
         seed: RNG seed.
         init: a starting order; default the cheapest of the greedy heuristics.
         restarts: number of annealing runs the budget is split into.
+        temperature: starting temperature as a fraction of the mean uphill move (it decays
+            geometrically to 1/100 of that within each run).
         mean_dist: mean distance between the two positions of a move.
         window: width of the exact window-DP polish after each run (0 disables it).
         progress: optional callback ``(best cost, fraction of budget)``.
@@ -104,8 +107,8 @@ def anneal(
             delta = inc.block_cost(lo, block) - inc.total
             if delta > 0:
                 ups.append(delta)
-        t_hi = (sum(ups) / len(ups)) if ups else 1.0
-        t_lo = max(0.05, t_hi * 0.01) if ups else 0.05
+        t_hi = temperature * ((sum(ups) / len(ups)) if ups else 1.0)
+        t_lo = t_hi * 0.01
         run_t0 = time.perf_counter()
         run_seconds = None if seconds is None else max(0.0, (seconds - deadline.elapsed())) / (
             restarts - run

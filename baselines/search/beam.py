@@ -68,7 +68,7 @@ def beam_search(
         layer += 1
         w = 1 if deadline.expired() else width
         cands: dict[int, tuple[float, int, int, int]] = {}  # child mask -> (score, tie, idx, v)
-        for idx, (score, g, st, _, rem) in enumerate(beam):
+        for idx, (score, _g, st, _, rem) in enumerate(beam):
             if not rem:
                 key = st.mask
                 item = (score, rng.random(), idx, 0)

@@ -74,12 +74,18 @@ class TypedState:
     ``succ[row]`` maps target row -> record and ``pred[row]`` maps source row -> the same
     record. Eliminated vertices have no entries. Order-independence is not assumed
     (``SET_EXACT = False``): two states with equal masks are compared with :meth:`same_as`.
+
+    Copies are copy-on-write: :meth:`copy` duplicates only the two outer dicts, and an inner
+    dict is duplicated the first time a state writes to it (``_own_s`` / ``_own_p`` list the
+    rows whose inner dicts a state owns). One step then costs O(|P| + |Q|) dict copies, not
+    O(edges), which is what makes a snapshot per order position affordable.
     """
 
     SET_EXACT = False
-    __slots__ = ("graph", "model", "ni", "succ", "pred", "mask", "_mul", "_merge", "_outputs")
+    __slots__ = ("graph", "model", "ni", "succ", "pred", "mask", "_mul", "_merge", "_outputs",
+                 "_own_s", "_own_p")
 
-    def __init__(self, graph: Graph, model: CostModel = "exact", *, _empty: bool = False):
+    def __init__(self, graph: Graph, model: CostModel = "exact"):
         _check_model(model)
         self.graph = graph
         self.model = model
@@ -87,8 +93,6 @@ class TypedState:
         self._mul, self._merge = _tables(model)
         self._outputs = frozenset(graph.outputs)
         self.mask = 0
-        if _empty:
-            return
         self.succ: dict[int, dict[int, Record]] = {}
         self.pred: dict[int, dict[int, Record]] = {}
         ni = self.ni
@@ -97,13 +101,20 @@ class TypedState:
             t = ni + e.target
             self.succ.setdefault(e.source, {})[t] = rec
             self.pred.setdefault(t, {})[e.source] = rec
+        self._own_s = set(self.succ)
+        self._own_p = set(self.pred)
 
     def copy(self) -> TypedState:
-        """An independent copy (O(edges))."""
-        new = TypedState(self.graph, self.model, _empty=True)
-        new.succ = {r: d.copy() for r, d in self.succ.items()}
-        new.pred = {t: d.copy() for t, d in self.pred.items()}
+        """An independent copy (copy-on-write: O(rows) now, inner dicts copied on demand)."""
+        new = object.__new__(TypedState)  # skip __init__: share the read-only fields
+        new.graph, new.model, new.ni = self.graph, self.model, self.ni
+        new._mul, new._merge, new._outputs = self._mul, self._merge, self._outputs
+        new._own_s, new._own_p = set(), set()
+        new.succ = self.succ.copy()
+        new.pred = self.pred.copy()
         new.mask = self.mask
+        self._own_s = set()  # the inner dicts are shared from now on
+        self._own_p = set()
         return new
 
     def same_as(self, other: TypedState) -> bool:
@@ -155,9 +166,18 @@ class TypedState:
         outs = self.succ.pop(row, {})
         mul, merge = self._mul, self._merge
         succ, pred = self.succ, self.pred
+        own_s, own_p = self._own_s, self._own_p
+        for t in outs:
+            if t not in own_p:
+                pred[t] = pred[t].copy()
+                own_p.add(t)
         step = 0
         for r, (tin, _, _, s1, s2) in ins.items():
-            succ_r = succ[r]
+            if r in own_s:
+                succ_r = succ[r]
+            else:
+                succ_r = succ[r] = succ[r].copy()
+                own_s.add(r)
             del succ_r[row]
             for t, (tout, t1, t2, v1, v2) in outs.items():
                 free, pos, ptype = mul[(tin, tout)]
@@ -193,7 +213,7 @@ class ScalarState:
     SET_EXACT = True
     __slots__ = ("graph", "model", "ni", "allp", "alls", "valp", "vals", "mask", "_elim")
 
-    def __init__(self, graph: Graph, model: CostModel = "exact", *, _empty: bool = False):
+    def __init__(self, graph: Graph, model: CostModel = "exact"):
         _check_model(model)
         self.graph = graph
         self.model = model
@@ -201,8 +221,6 @@ class ScalarState:
         self.mask = 0
         out = set(graph.outputs)
         self._elim = sum(1 << v for v in range(1, graph.num_vertices + 1) if v not in out)
-        if _empty:
-            return
         n = graph.num_rows + 1
         self.allp = [0] * n
         self.alls = [0] * n
@@ -223,7 +241,8 @@ class ScalarState:
                 self.vals[s] |= 1 << t
 
     def copy(self) -> ScalarState:
-        new = ScalarState(self.graph, self.model, _empty=True)
+        new = object.__new__(ScalarState)  # skip __init__: share the read-only fields
+        new.graph, new.model, new.ni, new._elim = self.graph, self.model, self.ni, self._elim
         new.allp = self.allp.copy()
         new.alls = self.alls.copy()
         new.valp = self.valp.copy()

@@ -337,7 +337,8 @@ class RandomCrossCountryEnv(CrossCountryEnv):
 
     Size options (``num_inputs``, ``num_vertices`` (int or (low, high)), ``num_outputs``,
     ``tensor``, ``max_in_degree``, ``degree_probs``, ``locality``, ``dims``) build a
-    :class:`RandomGraphSpec`; the other options are those of :class:`CrossCountryEnv`. The
+    :class:`RandomGraphSpec` (or pass ``random_spec=``); the other options are those of
+    :class:`CrossCountryEnv`. The
     observation is padded to the spec's largest graph unless ``max_vertices``/``max_inputs``
     say more.
     """
@@ -345,7 +346,7 @@ class RandomCrossCountryEnv(CrossCountryEnv):
     def __init__(
         self,
         *,
-        spec: RandomGraphSpec | None = None,
+        random_spec: RandomGraphSpec | None = None,
         cost_model: str = "exact",
         reward_scale: float = 1.0,
         max_vertices: int | None = None,
@@ -355,14 +356,14 @@ class RandomCrossCountryEnv(CrossCountryEnv):
         render_mode: str | None = None,
         **spec_kwargs: Any,
     ) -> None:
-        if spec is None:
+        if random_spec is None:
             try:
-                spec = RandomGraphSpec(**spec_kwargs)
+                random_spec = RandomGraphSpec(**spec_kwargs)
             except TypeError as err:
                 raise ValueError(f"bad random-graph option: {err}") from None
         elif spec_kwargs:
-            raise ValueError("give either spec= or size options, not both")
-        self.spec = spec
+            raise ValueError("give either random_spec= or size options, not both")
+        self.random_spec = spec = random_spec
         self._configure(
             cost_model, reward_scale,
             spec.num_inputs if max_inputs is None else max_inputs,
@@ -378,4 +379,4 @@ class RandomCrossCountryEnv(CrossCountryEnv):
 
     def _next_graph(self) -> Graph:
         seed = int(self.np_random.integers(0, 2**31 - 1))
-        return random_graph(seed, self.spec)
+        return random_graph(seed, self.random_spec)

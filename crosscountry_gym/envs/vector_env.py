@@ -20,7 +20,7 @@ Infos every step (arrays over envs): ``action_mask`` int8 [N, V], ``cost`` int64
 ``invalid_action`` bool [N]. :meth:`action_masks` returns the bool mask [N, V].
 
 Graph source: ``graph`` (a Graph, a task name, or a list of them: each reset draws one
-uniformly) or random-graph options (``spec=`` or ``num_inputs=``, ``num_vertices=``, ...).
+uniformly) or random-graph options (``random_spec=`` or ``num_inputs=``, ``num_vertices=``, ...).
 ``invalid_action`` is "mask" (default), "penalty" (see :mod:`.jax_env`) or "raise" (checked on
 the host before the step; raises :class:`InvalidActionError` naming the env and the reason).
 """
@@ -59,7 +59,7 @@ def _step_batch(key, state, actions, params):
     n = actions.shape[0]
     key, sub = jax.random.split(key)
     keys = jax.random.split(sub, n)
-    pre, reward, term, trunc, tinfo = jax.vmap(jax_env.step_env, in_axes=(0, 0, 0, None))(
+    pre, reward, term, trunc, tinfo = jax.vmap(jax_env.step_env, in_axes=(0, 0, None))(
         state, actions, params
     )
     fresh_obs, fresh = jax.vmap(jax_env.reset, in_axes=(0, None))(keys, params)
@@ -73,7 +73,7 @@ def _step_batch(key, state, actions, params):
     info["invalid_action"] = tinfo["invalid_action"]
     info["overflow"] = tinfo["overflow"]
     final = {"cost": pre.cost, "order": pre.order, "episode_length": pre.length,
-             "action_mask": jax_env.action_mask(pre).astype(jnp.int8)}
+             "action_mask": jax.vmap(jax_env.action_mask)(pre).astype(jnp.int8)}
     return key, obs, out, reward, term, trunc, info, final, pre
 
 
@@ -101,7 +101,7 @@ class CrossCountryVectorEnv(gym.vector.VectorEnv):
         num_envs: int,
         graph: Graph | str | Sequence[Graph | str] | None = None,
         *,
-        spec: RandomGraphSpec | None = None,
+        random_spec: RandomGraphSpec | None = None,
         cost_model: str = "exact",
         reward_scale: float = 1.0,
         max_vertices: int | None = None,
@@ -125,19 +125,19 @@ class CrossCountryVectorEnv(gym.vector.VectorEnv):
             invalid_penalty=invalid_penalty, max_vertices=max_vertices, max_inputs=max_inputs,
         )
         if graph is not None:
-            if spec is not None or spec_kwargs:
+            if random_spec is not None or spec_kwargs:
                 raise ValueError("give either `graph` or random-graph options, not both")
             graphs = [graph] if isinstance(graph, Graph | str) else list(graph)
             self.params = jax_env.make_params([_load_graph(g) for g in graphs], **common)
         else:
-            if spec is None:
+            if random_spec is None:
                 try:
-                    spec = RandomGraphSpec(**spec_kwargs)
+                    random_spec = RandomGraphSpec(**spec_kwargs)
                 except TypeError as err:
                     raise ValueError(f"bad random-graph option: {err}") from None
             elif spec_kwargs:
-                raise ValueError("give either spec= or size options, not both")
-            self.params = jax_env.make_params(random=spec, **common)
+                raise ValueError("give either random_spec= or size options, not both")
+            self.params = jax_env.make_params(random=random_spec, **common)
         self.num_envs = int(num_envs)
         self.invalid_action = invalid_action
         self.cost_model = cost_model

@@ -9,7 +9,8 @@ search and RL baselines.
   ``train``): either complete submissions, or order records with at least ``order`` (and
   optionally ``task``, ``cost_model``/``model``, ``claimed_cost``/``cost``, ``method``, ``track``,
   ``seed``/``seeds``, ``seconds``/``compute_budget``, ``hardware``, ``authors``, ``code``,
-  ``date``, ``command``). A claimed cost in the file is submitted as the claim, so a wrong one
+  ``date``, ``command``, ``lower_bound``, ``proven_optimal``), as ``crosscountry-gym solve --out``
+  writes them. A claimed cost in the file is submitted as the claim, so a wrong one
   is rejected like any other submission.
 
 Every seed goes through the same :func:`~crosscountry_gym.leaderboard.submit_submission` as a
@@ -36,6 +37,13 @@ PAPER_CODE = "https://github.com/jamielohoff/alphagrad"
 PAPER_DATE = "2024-05-22"  # alphagrad commit 0c7de8a, whose eval notebooks hold the orders
 BASELINE_CODE = "baselines/heuristics.py (crosscountry-gym)"
 BASELINE_AUTHORS = ("crosscountry-gym baselines",)
+SEARCH_METHOD_NAMES = {  # short names of `crosscountry-gym solve --method` -> table names
+    "sa": "simulated annealing",
+    "beam": "beam search",
+    "dp": "dynamic programming",
+    "bnb": "branch and bound",
+    "markowitz": "minimal Markowitz (paper)",
+}
 
 
 def _version() -> str:
@@ -116,9 +124,16 @@ def _from_record(data: dict[str, Any], folder_task: str, path: Path, date: str) 
     budget = data.get("compute_budget")
     if budget is None and "seconds" in data:
         budget = f"{data['seconds']} s"
-    notes = data.get("notes", "")
+    notes_parts = [data["notes"]] if data.get("notes") else []
+    if data.get("proven_optimal"):
+        notes_parts.append("proven optimal by the search")
+    elif data.get("lower_bound") is not None:
+        notes_parts.append(f"proven lower bound {data['lower_bound']}")
     if "command" in data:
-        notes = (notes + "; " if notes else "") + f"command: {data['command']}"
+        notes_parts.append(f"command: {data['command']}")
+    notes = "; ".join(notes_parts)
+    method = str(data.get("method", path.stem))
+    method = SEARCH_METHOD_NAMES.get(method, method)
     out = []
     for m, c in models:
         rec = {
@@ -127,7 +142,7 @@ def _from_record(data: dict[str, Any], folder_task: str, path: Path, date: str) 
             "cost_model": m,
             "order": order,
             "claimed_cost": c if c is not None else cost(g, order, m),
-            "method": data.get("method", path.stem),
+            "method": method,
             "track": data.get("track", "heuristic/search"),
             "authors": data.get("authors", list(BASELINE_AUTHORS)),
             "code": data.get("code", "baselines/ (crosscountry-gym)"),

@@ -22,6 +22,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -154,22 +155,14 @@ class Store:
 
     def _read_entry(self, path: Path) -> Entry:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise SubmissionError(f"not valid JSON: {err}") from None
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise SubmissionError(f"cannot read: {err}") from None
-        entry = entry_from_dict(data)
-        sub, costs = recompute(entry.submission)
-        if sub.task != entry.task:
-            raise SubmissionError(f"task {entry.task!r} is not the canonical name {sub.task!r}")
+        entry = _verified_entry(text)
         if path.parent.name != entry.task:
             raise SubmissionError(f"entry of task {entry.task} is in folder {path.parent.name}")
-        if costs != entry.costs:
-            raise SubmissionError(f"stored verified costs {entry.costs} differ from the recomputed {costs}")
-        expected = make_entry_id(entry.submission)
-        if entry.entry_id != expected or path.stem != expected:
-            raise SubmissionError(f"id / file name should be {expected!r} (entry id {entry.entry_id!r})")
+        if path.stem != entry.entry_id:
+            raise SubmissionError(f"id / file name should be {entry.entry_id!r}")
         return entry
 
     def entries(self) -> list[Entry]:
@@ -272,6 +265,26 @@ class Store:
                 atomic_write(path, text)
             written.append(path)
         return written
+
+
+@lru_cache(maxsize=4096)
+def _verified_entry(text: str) -> Entry:
+    """Parse and re-verify one stored entry's text (pure in the text, hence cached: repeated
+    scans in one process, e.g. while seeding, cost one recomputation per entry)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SubmissionError(f"not valid JSON: {err}") from None
+    entry = entry_from_dict(data)
+    sub, costs = recompute(entry.submission)
+    if sub.task != entry.task:
+        raise SubmissionError(f"task {entry.task!r} is not the canonical name {sub.task!r}")
+    if costs != entry.costs:
+        raise SubmissionError(f"stored verified costs {entry.costs} differ from the recomputed {costs}")
+    expected = make_entry_id(entry.submission)
+    if entry.entry_id != expected:
+        raise SubmissionError(f"id / file name should be {expected!r} (entry id {entry.entry_id!r})")
+    return entry
 
 
 def _problem_summary(problems: list[Problem], limit: int = 5) -> str:

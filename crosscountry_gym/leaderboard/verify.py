@@ -161,6 +161,19 @@ def _get(result: Any, *names: str) -> Any:
     return None
 
 
+def _traced_fingerprint(task) -> str | None:
+    """Fingerprint of the task's JAX function as the tracer sees it (all arguments
+    differentiated, as the executor does for a task); ``None`` without a tracer."""
+    try:
+        trace = importlib.import_module("crosscountry_gym.trace")
+    except ModuleNotFoundError as err:
+        if err.name in OPTIONAL_MODULES:
+            return None
+        raise
+    args = task.args
+    return trace.make_graph(task.fn, *args, argnums=tuple(range(len(args)))).fingerprint
+
+
 def _run_executor(task_name: str, order: tuple[int, ...]) -> ExecutorCheck:
     """Run :func:`crosscountry_gym.verify_order` and read its report (duck-typed: a mapping or
     an object with ``passed``/``ok`` and ``max_abs_error``/``max_rel_error``)."""
@@ -181,10 +194,30 @@ def _run_executor(task_name: str, order: tuple[int, ...]) -> ExecutorCheck:
         functions.function(task.name)
     except (NotImplementedError, KeyError, LookupError) as err:
         return {"status": "skipped", "detail": f"no runnable JAX function for {task.name}: {err}"}
+    traced = _traced_fingerprint(task)
+    if traced is not None and traced != task.graph.fingerprint:
+        return {
+            "status": "skipped",
+            "detail": (
+                f"{task.name}'s JAX function traces to a graph ({traced[:12]}) other than the "
+                f"frozen benchmark graph ({task.graph.fingerprint[:12]}), so the order's vertex "
+                "ids cannot be run"
+            ),
+        }
     try:
-        result = executor.verify_order(task, list(order))
+        # the fingerprint makes the executor refuse to run the ids on any other graph
+        result = executor.verify_order(
+            task, {"order": list(order), "fingerprint": task.graph.fingerprint}
+        )
     except NotImplementedError as err:
         return {"status": "skipped", "detail": f"executor cannot run {task.name}: {err}"}
+    except ModuleNotFoundError as err:
+        if err.name not in OPTIONAL_MODULES:
+            raise
+        return {
+            "status": "skipped",
+            "detail": f"module {err.name} is not part of this checkout; executor check not run",
+        }
     except Exception as err:  # noqa: BLE001 - any executor failure rejects the entry, with its message
         raise SubmissionError(
             f"executor check failed on {task.name}: {type(err).__name__}: {err}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import jax
@@ -201,9 +202,18 @@ def per_sample_function(name: str) -> Callable[..., Any]:
     return spec(name).per_sample
 
 
-def example_args(name: str) -> tuple:
-    """Inputs for :func:`function` with the paper's tracing shapes and finite outputs."""
+@cache
+def _cached_example_args(name: str) -> tuple:
     return spec(name).example_args()
+
+
+def example_args(name: str) -> tuple:
+    """Inputs for :func:`function` with the paper's tracing shapes and finite outputs.
+
+    Built once per process (JAX arrays are immutable, so sharing them is safe; building the
+    PRNG-drawn weights of MLP/Transformer compiles JAX's random kernels, which takes seconds).
+    """
+    return _cached_example_args(canonical_name(name))
 
 
 def paper_args(name: str) -> tuple:
@@ -214,7 +224,7 @@ def paper_args(name: str) -> tuple:
 def _per_sample_args(name: str) -> tuple:
     """One sample's inputs: the example inputs with the tracing batch axis (of size 1) removed."""
     t = spec(name)
-    args = t.example_args()
+    args = example_args(t.name)
     if t.traced is t.per_sample:
         return args
     return tuple(jnp.asarray(a)[0] for a in args)

@@ -91,8 +91,9 @@ batched_perceptron = jax.vmap(perceptron, in_axes=(0, 0, None, None, None, None,
 def perceptron_args(scale: int = 1, key: int = 1234) -> tuple:
     """Inputs for :data:`batched_perceptron`, following ``make_Perceptron`` of the paper.
 
-    At ``scale=1`` this is the paper's traced problem: x = ones((1, 4)), y (1, 4), W1 (8, 4), b1 (8,), W2 (4, 8), b2 (4,)
-    with normal values from ``PRNGKey(1234)``, gamma = 0., beta = 1. (Python floats). For
+    At ``scale=1`` this is the paper's traced problem: x = ones((1, 4)), y (1, 4), W1 (8, 4),
+    b1 (8,), W2 (4, 8), b2 (4,) with normal values from ``PRNGKey(1234)``, gamma = 0.,
+    beta = 1. (Python floats). For
     ``scale > 1`` (runtime variants, ``tasks.md`` §3) the batch is 32 * scale and the layer
     sizes 4 * scale, 8 * scale, 4 * scale (scale 16: x (512, 64), W1 (128, 64), W2 (64, 128)).
     """

@@ -21,6 +21,8 @@ def _fake_modules(monkeypatch, verify_order):
     fns.function = lambda name: (lambda *a: a)
     monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.executor", ex)
     monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.tasks.functions", fns)
+    # no tracer: the traced-graph comparison is skipped and the fake executor decides
+    monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.trace", None)
 
 
 def test_skipped_with_reason_while_executor_missing(monkeypatch):
@@ -71,7 +73,11 @@ def test_passing_report_is_recorded(monkeypatch):
     check = executor_check(TASK, (5, 6))
     assert check == {"status": "passed", "detail": "Jacobian equals jax.jacrev",
                      "max_abs_error": 1.23e-15, "max_rel_error": 2e-16}
-    assert seen == {"task": TASK, "order": [5, 6]}
+    # the executor gets the frozen graph's fingerprint, so it refuses ids of another graph
+    from crosscountry_gym import tasks
+
+    fp = tasks.load(TASK).graph.fingerprint
+    assert seen == {"task": TASK, "order": {"order": [5, 6], "fingerprint": fp}}
 
 
 def test_cli_rejects_when_executor_fails_and_store_unchanged(
@@ -106,3 +112,27 @@ def test_real_executor_passes_on_a_paper_order(tmp_path, make_sub, write_json, r
     [path] = (root / "submissions" / TASK).glob("*.json")
     ex = json.loads(path.read_text())["verified"]["executor"]
     assert ex["status"] == "passed", ex
+
+
+def test_tracer_missing_inside_executor_is_a_skip(monkeypatch):
+    def needs_tracer(task, order):
+        raise ModuleNotFoundError("No module named 'crosscountry_gym.trace'",
+                                  name="crosscountry_gym.trace")
+
+    _fake_modules(monkeypatch, needs_tracer)
+    check = executor_check(TASK, (1, 2, 3))
+    assert check["status"] == "skipped" and "crosscountry_gym.trace" in check["detail"]
+
+
+def test_graph_mismatch_of_task_function_is_a_skip(monkeypatch):
+    from crosscountry_gym import tasks
+
+    _fake_modules(monkeypatch, lambda task, order: pytest.fail("must not run on another graph"))
+    other = tasks.load("MLP").graph
+    tracer = types.ModuleType("crosscountry_gym.trace")
+    tracer.make_graph = lambda fn, *args, argnums=None: other
+    monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.trace", tracer)
+    fns = __import__("sys").modules["crosscountry_gym.tasks.functions"]
+    fns.example_args = lambda name: (1.0, 2.0)
+    check = executor_check(TASK, (1, 2, 3))
+    assert check["status"] == "skipped" and "other than the frozen benchmark graph" in check["detail"]

@@ -31,7 +31,7 @@ def test_order_files_are_verified(tmp_path):
     good, bad = random_order(g, 1), random_order(g, 2)
     (orders / "HumanHeartDipole" / "sa.json").write_text(json.dumps({
         "order": list(good), "cost_model": "alphagrad", "claimed_cost": cost(g, good, "alphagrad"),
-        "method": "simulated annealing", "seed": 3, "seconds": 10, "command": "crosscountry-gym solve",
+        "method": "sa", "seed": 3, "seconds": 10, "command": "crosscountry-gym solve", "lower_bound": 100,
     }))
     (orders / "HumanHeartDipole" / "liar.json").write_text(json.dumps({
         "order": list(bad), "model": "alphagrad", "cost": cost(g, bad, "alphagrad") - 1,
@@ -42,6 +42,7 @@ def test_order_files_are_verified(tmp_path):
     [entry] = Store(root).entries()
     assert entry.submission.seeds == (3,) and entry.submission.compute_budget == "10 s"
     assert "command: crosscountry-gym solve" in entry.submission.notes
+    assert "proven lower bound 100" in entry.submission.notes
     again = seed_store(root, orders_dir=orders, paper=False, skip_executor=True)
     assert again.added == [] and len(again.present) == 1
 
@@ -61,7 +62,7 @@ def test_refresh_executor_records_passes(tmp_path, monkeypatch):
 
     root = tmp_path / "lb"
     root.mkdir()
-    seed_store(root, skip_executor=False, paper=True)  # executor missing or real: recorded
+    seed_store(root, skip_executor=True, paper=True)
     before = {e.entry_id: e.executor["status"] for e in Store(root).entries()}
     ex = types.ModuleType("crosscountry_gym.executor")
     ex.verify_order = lambda task, order: {"passed": True, "max_abs_error": 0.0, "max_rel_error": 0.0}
@@ -69,6 +70,7 @@ def test_refresh_executor_records_passes(tmp_path, monkeypatch):
     fns.function = lambda name: None
     monkeypatch.setitem(sys.modules, "crosscountry_gym.executor", ex)
     monkeypatch.setitem(sys.modules, "crosscountry_gym.tasks.functions", fns)
+    monkeypatch.setitem(sys.modules, "crosscountry_gym.trace", None)
     res = refresh_executor(root)
     assert len(res.added) == sum(s == "skipped" for s in before.values())
     assert all(e.executor["status"] == "passed" for e in Store(root).entries())

@@ -58,7 +58,17 @@ def local_partial(eqn: Any, k: int, j: int, env: dict[Any, Any]) -> np.ndarray:
         return out[k] if eqn.primitive.multiple_results else out
 
     x0 = np.asarray(vals[j], dtype=np.float64 if vals[j].dtype == np.float64 else np.float32)
-    jac = np.asarray(jax.jacfwd(g)(x0))
+    try:
+        jac = np.asarray(jax.jacfwd(g)(x0))
+    except (AssertionError, TypeError, ValueError):
+        # columns by explicit JVPs (no vmap: some batching rules, e.g. clamp's, are restrictive)
+        _, f_jvp = jax.linearize(g, x0)
+        cols = []
+        for i in range(x0.size):
+            basis = np.zeros(x0.size, x0.dtype)
+            basis[i] = 1
+            cols.append(np.asarray(f_jvp(basis.reshape(x0.shape))))
+        jac = np.stack(cols, axis=-1).reshape(tuple(np.shape(cols[0])) + tuple(x0.shape))
     out_shape = eqn.outvars[k].aval.shape
     in_shape = eqn.invars[j].aval.shape
     return jac.reshape(*_two_d(out_shape), *_two_d(in_shape))

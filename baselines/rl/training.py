@@ -1,0 +1,438 @@
+"""Run bookkeeping shared by the RL agents: best order, checkpoints, metrics, plots, JSON.
+
+One :class:`RunRecorder` per training run (one directory). It owns everything that must not
+depend on the learning algorithm, so the two agents report identically:
+
+* the **running best** cost *and its order* (``spec/rl_setups.md`` §8 bugs 2 and 3): every
+  candidate order an agent reports is validated and re-costed with the NumPy reference
+  :func:`crosscountry_gym.cost` in the run's cost model; the agent's own episode return is never
+  trusted (§7 "Reporting"). A disagreement between the two raises, because it means the agent
+  or the environment is wrong;
+* ``metrics.csv``: one row per logging step (env steps, episodes, wall time, best cost so far,
+  batch statistics, agent-specific losses);
+* ``checkpoint/``: ``recorder.json`` (this object's state) next to the agent's own files,
+  swapped in atomically so that an interrupted save never destroys the last good checkpoint;
+* ``best_order.json``: a leaderboard-ready submission (track "learned");
+* ``learning_curve.png``: best and batch cost against environment steps, with the forward,
+  reverse and Markowitz costs as horizontal lines.
+
+The time budget is the total wall time of the run: a resumed run continues until the time
+already spent plus the new time reaches the budget.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crosscountry_gym.cost import cost, validate_order
+from crosscountry_gym.graph import Graph
+
+__all__ = [
+    "RunRecorder",
+    "TrainResult",
+    "baseline_costs",
+    "random_order_costs",
+    "load_graph",
+    "CSV_FIELDS",
+    "CODE_URL",
+]
+
+CSV_FIELDS = (
+    "wall_s",
+    "iteration",
+    "env_steps",
+    "episodes",
+    "best_cost",
+    "batch_mean_cost",
+    "batch_min_cost",
+    "episodes_per_s",
+)
+"""Columns every agent writes; agent-specific columns (losses ...) follow them."""
+
+CODE_URL = "crosscountry-gym baselines/rl"
+_CKPT = "checkpoint"
+_RECORDER_FILE = "recorder.json"
+
+
+def load_graph(task: str | Graph) -> tuple[str, Graph]:
+    """``(name, graph)`` of a task name or a :class:`Graph` (named after ``graph.name``)."""
+    if isinstance(task, Graph):
+        return (task.name or "graph"), task
+    if not isinstance(task, str):
+        raise ValueError(f"task must be a task name or a Graph, got {type(task).__name__}")
+    from crosscountry_gym import tasks
+
+    if task not in tasks.names():
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(tasks.names())}")
+    return task, tasks.load(task).graph
+
+
+def baseline_costs(graph: Graph, model: str = "exact") -> dict[str, int]:
+    """Forward, reverse and Markowitz (paper variant) costs of ``graph`` in ``model``."""
+    from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
+
+    return {
+        "forward": cost(graph, forward_order(graph), model),
+        "reverse": cost(graph, reverse_order(graph), model),
+        "markowitz": cost(graph, markowitz_order(graph), model),
+    }
+
+
+def random_order_costs(graph: Graph, n: int, seed: int = 0, model: str = "exact") -> np.ndarray:
+    """Costs of ``n`` uniformly random elimination orders (the "random policy" reference)."""
+    rng = np.random.default_rng(seed)
+    elim = np.asarray(graph.eliminable)
+    return np.asarray([cost(graph, rng.permutation(elim).tolist(), model) for _ in range(n)])
+
+
+@dataclass
+class TrainResult:
+    """Summary of a finished (or budget-stopped) run."""
+
+    task: str
+    method: str
+    seed: int
+    cost_model: str
+    best_cost: int | None
+    best_order: list[int] | None
+    env_steps: int
+    episodes: int
+    wall_s: float
+    out_dir: str
+    baselines: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class RunRecorder:
+    """Bookkeeping of one run in ``out_dir`` (see the module docstring).
+
+    Args:
+        out_dir: run directory (created).
+        task: task name or :class:`Graph` the run optimises.
+        method: "ppo" or "alphazero" (also the leaderboard ``method`` prefix).
+        seed: the run's seed.
+        cost_model: "exact" or "alphagrad".
+        budget_s: total wall-time budget of the run in seconds.
+        extra_fields: agent-specific metrics-CSV columns.
+        config: the agent's hyper-parameters (stored in the checkpoint and the JSON notes).
+        resume: continue the checkpoint in ``out_dir`` (raises if there is none, or if it belongs
+            to another task, method, seed or cost model).
+    """
+
+    def __init__(
+        self,
+        out_dir: str | os.PathLike,
+        task: str | Graph,
+        *,
+        method: str,
+        seed: int,
+        cost_model: str = "exact",
+        budget_s: float,
+        extra_fields: Sequence[str] = (),
+        config: dict[str, Any] | None = None,
+        resume: bool = False,
+    ) -> None:
+        if cost_model not in ("exact", "alphagrad"):
+            raise ValueError(f"unknown cost_model {cost_model!r}; use 'exact' or 'alphagrad'")
+        if not (isinstance(budget_s, int | float) and budget_s > 0):
+            raise ValueError(f"budget must be a positive number of seconds, got {budget_s!r}")
+        self.task, self.graph = load_graph(task)
+        self.out_dir = Path(out_dir)
+        self.method, self.seed, self.cost_model = method, int(seed), cost_model
+        self.budget_s = float(budget_s)
+        self.fields = CSV_FIELDS + tuple(extra_fields)
+        self.config = dict(config or {})
+        self.best_cost: int | None = None
+        self.best_order: list[int] | None = None
+        self.env_steps = 0
+        self.episodes = 0
+        self.iteration = 0
+        self._elapsed_before = 0.0
+        self._t0 = time.perf_counter()
+        self._rate_mark = (self._t0, 0)
+        self.baselines = baseline_costs(self.graph, cost_model)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self._load_recorder()
+        elif self.checkpoint_dir is not None:
+            raise ValueError(
+                f"{self.out_dir} already holds a checkpoint; pass resume=True (--resume) to "
+                "continue it, or choose another output directory"
+            )
+        else:
+            with open(self.csv_path, "w", newline="") as fh:
+                csv.writer(fh).writerow(self.fields)
+
+    # -- paths --------------------------------------------------------------------------------
+
+    @property
+    def csv_path(self) -> Path:
+        return self.out_dir / "metrics.csv"
+
+    @property
+    def json_path(self) -> Path:
+        return self.out_dir / "best_order.json"
+
+    @property
+    def png_path(self) -> Path:
+        return self.out_dir / "learning_curve.png"
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        """The last complete checkpoint directory, or ``None``."""
+        for name in (_CKPT, _CKPT + ".old"):
+            p = self.out_dir / name
+            if (p / _RECORDER_FILE).is_file():
+                return p
+        return None
+
+    # -- time ---------------------------------------------------------------------------------
+
+    @property
+    def elapsed_s(self) -> float:
+        """Wall time of the whole run so far (earlier sessions included)."""
+        return self._elapsed_before + time.perf_counter() - self._t0
+
+    def time_left(self) -> float:
+        return self.budget_s - self.elapsed_s
+
+    def out_of_time(self) -> bool:
+        return self.time_left() <= 0
+
+    # -- results ------------------------------------------------------------------------------
+
+    def record_episodes(
+        self, orders: Iterable[Sequence[int]], costs: Iterable[int] | None = None
+    ) -> bool:
+        """Count finished episodes and keep the best complete order; ``True`` if it improved.
+
+        ``orders`` are complete elimination orders (vertex ids); ``costs`` the agent's own
+        totals for them. Each new best is validated and re-costed with the reference model;
+        a mismatch with the agent's total raises ``RuntimeError``.
+        """
+        orders = [list(map(int, o)) for o in orders]
+        costs = [None] * len(orders) if costs is None else [int(c) for c in costs]
+        if len(costs) != len(orders):
+            raise ValueError("orders and costs differ in length")
+        self.episodes += len(orders)
+        improved = False
+        # only candidates that can beat the best need the (slower) reference replay
+        ranked = sorted(range(len(orders)), key=lambda i: (costs[i] is None, costs[i] or 0))
+        for i in ranked:
+            claimed = costs[i]
+            if claimed is not None and self.best_cost is not None and claimed >= self.best_cost:
+                break
+            validate_order(self.graph, orders[i])
+            true = cost(self.graph, orders[i], self.cost_model)
+            if claimed is not None and claimed != true:
+                raise RuntimeError(
+                    f"agent reported cost {claimed} for an order whose reference cost is {true}"
+                    f" ({self.cost_model}); the agent's bookkeeping is wrong"
+                )
+            if self.best_cost is None or true < self.best_cost:
+                self.best_cost, self.best_order, improved = true, orders[i], True
+        return improved
+
+    def add_env_steps(self, n: int) -> None:
+        self.env_steps += int(n)
+
+    def episodes_per_s(self) -> float:
+        """Episodes per second since the previous call (the progress-bar rate)."""
+        now = time.perf_counter()
+        t, e = self._rate_mark
+        self._rate_mark = (now, self.episodes)
+        return (self.episodes - e) / max(now - t, 1e-9)
+
+    def log(self, batch_costs: Sequence[float] = (), **extra: float) -> dict[str, Any]:
+        """Append one metrics row (batch statistics of ``batch_costs``) and return it."""
+        self.iteration += 1
+        bc = np.asarray(batch_costs, float)
+        row: dict[str, Any] = {
+            "wall_s": round(self.elapsed_s, 3),
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+            "episodes": self.episodes,
+            "best_cost": "" if self.best_cost is None else self.best_cost,
+            "batch_mean_cost": float(bc.mean()) if bc.size else "",
+            "batch_min_cost": float(bc.min()) if bc.size else "",
+            "episodes_per_s": round(self.episodes_per_s(), 3),
+        }
+        unknown = set(extra) - set(self.fields)
+        if unknown:
+            raise ValueError(f"unknown metrics columns {sorted(unknown)}; declare extra_fields")
+        row.update({k: (float(v) if v is not None else "") for k, v in extra.items()})
+        with open(self.csv_path, "a", newline="") as fh:
+            csv.writer(fh).writerow([row.get(k, "") for k in self.fields])
+        return row
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "fingerprint": self.graph.fingerprint,
+            "method": self.method,
+            "seed": self.seed,
+            "cost_model": self.cost_model,
+            "best_cost": self.best_cost,
+            "best_order": self.best_order,
+            "env_steps": self.env_steps,
+            "episodes": self.episodes,
+            "iteration": self.iteration,
+            "elapsed_s": self.elapsed_s,
+            "config": self.config,
+        }
+
+    def save_checkpoint(self, write_agent: Callable[[Path], None]) -> Path:
+        """Write a checkpoint: ``write_agent(dir)`` saves the agent's files into ``dir``.
+
+        Written to ``checkpoint.tmp`` first and swapped in, keeping the previous checkpoint as
+        ``checkpoint.old`` until the new one is complete.
+        """
+        tmp, cur, old = (self.out_dir / n for n in (_CKPT + ".tmp", _CKPT, _CKPT + ".old"))
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        write_agent(tmp)
+        (tmp / _RECORDER_FILE).write_text(json.dumps(self._state(), indent=1))
+        shutil.rmtree(old, ignore_errors=True)
+        if cur.exists():
+            os.replace(cur, old)
+        os.replace(tmp, cur)
+        shutil.rmtree(old, ignore_errors=True)
+        return cur
+
+    def _load_recorder(self) -> None:
+        ckpt = self.checkpoint_dir
+        if ckpt is None:
+            raise ValueError(f"--resume: no checkpoint in {self.out_dir}")
+        st = json.loads((ckpt / _RECORDER_FILE).read_text())
+        mine = {"task": self.task, "fingerprint": self.graph.fingerprint,
+                "method": self.method, "seed": self.seed, "cost_model": self.cost_model}
+        for key, val in mine.items():
+            if st.get(key) != val:
+                raise ValueError(
+                    f"--resume: the checkpoint in {self.out_dir} has {key}={st.get(key)!r}, "
+                    f"this run has {key}={val!r}"
+                )
+        self.best_cost, self.best_order = st["best_cost"], st["best_order"]
+        self.env_steps, self.episodes = int(st["env_steps"]), int(st["episodes"])
+        self.iteration = int(st["iteration"])
+        self._elapsed_before = float(st["elapsed_s"])
+        self._t0 = time.perf_counter()
+        self._rate_mark = (self._t0, self.episodes)
+        if not self.csv_path.exists():
+            with open(self.csv_path, "w", newline="") as fh:
+                csv.writer(fh).writerow(self.fields)
+        else:  # drop rows logged after the checkpoint (they are replayed)
+            with open(self.csv_path, newline="") as fh:
+                rows = list(csv.reader(fh))
+            keep = [rows[0]] + [r for r in rows[1:] if r and int(r[1]) <= self.iteration]
+            with open(self.csv_path, "w", newline="") as fh:
+                csv.writer(fh).writerows(keep)
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def submission(self, *, compute_budget: str | None = None, hardware: str | None = None,
+                   authors: Sequence[str] = ("crosscountry-gym baselines",)) -> dict[str, Any]:
+        """The best order as a leaderboard submission dict (``leaderboard/README.md`` format)."""
+        if self.best_order is None:
+            raise ValueError("no complete episode has finished yet; nothing to submit")
+        from crosscountry_gym import __version__
+
+        method = {"ppo": "MaskablePPO (sb3-contrib)", "alphazero": "AlphaZero (mctx Gumbel MuZero)"}
+        return {
+            "task": self.task,
+            "fingerprint": self.graph.fingerprint,
+            "cost_model": self.cost_model,
+            "order": list(self.best_order),
+            "claimed_cost": int(self.best_cost),
+            "method": method.get(self.method, self.method),
+            "track": "learned",
+            "authors": list(authors),
+            "code": f"{CODE_URL}/{'sb3_agent' if self.method == 'ppo' else self.method}.py",
+            "package_version": __version__,
+            "seeds": [self.seed],
+            "compute_budget": compute_budget
+            or f"{self.elapsed_s / 60:.1f} min wall, {self.env_steps} env steps",
+            "hardware": hardware or _hardware(),
+            "date": _dt.date.today().isoformat(),
+            "notes": "best complete order of the run, re-costed with the reference cost model; "
+            f"config {json.dumps(self.config, sort_keys=True)}",
+        }
+
+    def write_outputs(self) -> TrainResult:
+        """Write ``best_order.json`` (if any episode finished) and ``learning_curve.png``."""
+        if self.best_order is not None:
+            tmp = self.json_path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(self.submission(), indent=1) + "\n")
+            os.replace(tmp, self.json_path)
+        plot_learning_curve(self.csv_path, self.png_path, self.baselines,
+                            title=f"{self.task} · {self.method} · seed {self.seed}")
+        return self.result()
+
+    def result(self) -> TrainResult:
+        return TrainResult(
+            task=self.task, method=self.method, seed=self.seed, cost_model=self.cost_model,
+            best_cost=self.best_cost, best_order=self.best_order, env_steps=self.env_steps,
+            episodes=self.episodes, wall_s=self.elapsed_s, out_dir=str(self.out_dir),
+            baselines=dict(self.baselines),
+        )
+
+
+def _hardware() -> str:
+    import jax  # already a core dependency
+
+    cpu = platform.processor() or platform.machine()
+    devs = ", ".join(sorted({d.device_kind for d in jax.local_devices()}))
+    return f"{os.cpu_count()} CPU cores ({cpu}); JAX devices: {devs}"
+
+
+def plot_learning_curve(csv_path: str | os.PathLike, png_path: str | os.PathLike,
+                        baselines: dict[str, int], title: str = "") -> Path:
+    """Best-so-far and batch-mean cost vs environment steps, with the heuristic lines."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    steps, best, mean = [], [], []
+    with open(csv_path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["best_cost"] == "":
+                continue
+            steps.append(int(row["env_steps"]))
+            best.append(float(row["best_cost"]))
+            mean.append(float(row["batch_mean_cost"]) if row["batch_mean_cost"] else np.nan)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    try:
+        if steps:
+            ax.plot(steps, mean, color="0.6", lw=1, label="batch mean")
+            ax.step(steps, best, where="post", color="C3", lw=2, label="best so far")
+        styles = {"forward": ("C0", "--"), "reverse": ("C2", "--"), "markowitz": ("C1", ":")}
+        for name, val in baselines.items():
+            c, ls = styles.get(name, ("k", "-."))
+            ax.axhline(val, color=c, ls=ls, lw=1.2, label=f"{name} ({val})")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("multiplications")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, loc="upper right")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(png_path)
+    finally:
+        plt.close(fig)
+    return Path(png_path)

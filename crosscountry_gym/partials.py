@@ -1,0 +1,303 @@
+"""Local partials of one traced equation, computed directly in the compact layout of their type.
+
+For an edge ``operand -> vertex`` of type ``code`` (from the tracer's graph), this module returns
+the :class:`~crosscountry_gym.compact.CompactEdge` holding exactly the non-redundant values of
+the partial derivative, evaluated at the call-time primal values:
+
+* **structural** edges (-1 copy, -6 identity, -7 transposition) carry nothing;
+* **type 11** (slice, concatenate, pad, reshape, dynamic_slice, ...) becomes an
+  :class:`~crosscountry_gym.compact.IndexMap`, found by running the primitive itself on an
+  integer ``iota`` in place of the operand (and ``-1`` in place of the other float operands):
+  each output element then names the operand element it copies. With static parameters this
+  happens once at trace time (``jax.ensure_compile_time_eval``); traced start indices give a
+  traced map;
+* **dot_general** partials are a transposed/reshaped view of the other operand (no arithmetic);
+* every other valued edge uses the **seeded directional derivative** of the equation: one JVP
+  per basis vector of the *untied* operand positions, with ones along the tied positions (the
+  tie makes each output element see only its own diagonal entry), or, when the untied output
+  positions are fewer, one VJP per basis vector of those. For an elementwise op that is a single
+  JVP with a ones tangent. K-tied positions are then read at index 0 (the tracer only claims a K
+  tie where the partial is constant along it).
+
+The cost of computing partials is not part of the elimination cost (the cost model counts only
+the accumulation); it is kept small so that the runtime benchmark is fair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import prod
+from typing import Any
+
+import jax
+import jax.extend.core as jcore
+import jax.numpy as jnp
+import numpy as np
+
+from .compact import CompactEdge, ExecutorAlgebraError, IndexMap, is_valued, layout, layout_shape
+from .sparsity import UNDEFINED, Tie, code_of, sparsity_of
+
+__all__ = ["bind_eqn", "edge_partial", "dot_general_compact"]
+
+Array = Any
+
+
+def bind_eqn(eqn: Any, invals: Sequence[Any]) -> list[Any]:
+    """Apply a (flattened, first-order) jaxpr equation to values; always returns a list."""
+    prim = eqn.primitive
+    params = prim.get_bind_params(eqn.params)
+    subfuns: Sequence[Any] = ()
+    if isinstance(params, tuple):  # older JAX returned (subfuns, params)
+        subfuns, params = params
+    out = prim.bind(*subfuns, *invals, **params)
+    return list(out) if prim.multiple_results else [out]
+
+
+def _is_float(x: Any) -> bool:
+    return jnp.issubdtype(jnp.result_type(x), jnp.floating)
+
+
+def edge_partial(
+    eqn: Any,
+    invals: Sequence[Any],
+    slots: Sequence[int],
+    outvar_index: int,
+    code: int,
+    out2: tuple[int, int],
+    in2: tuple[int, int],
+) -> CompactEdge:
+    """The compact partial of output ``outvar_index`` of ``eqn`` w.r.t. the operand in ``slots``.
+
+    ``slots`` lists every operand position holding this source variable (``mul x x``: two), and
+    the partial is the sum over them. ``code``, ``out2`` and ``in2`` are the edge's record.
+    """
+    if code in (-1, -6, -7):
+        return CompactEdge(code, out2, in2)
+    if code == UNDEFINED:
+        return CompactEdge(code, out2, in2, imap=_index_map(eqn, invals, slots, outvar_index))
+    if not is_valued(code):
+        raise ExecutorAlgebraError(f"edge type {code} cannot be evaluated")
+    if eqn.primitive.name == "dot_general":
+        vals = None
+        for j in slots:
+            v = dot_general_compact(eqn, invals, j, code, out2, in2)
+            if v is None:
+                vals = None
+                break
+            vals = v if vals is None else vals + v
+        if vals is not None:
+            return CompactEdge(code, out2, in2, values=vals)
+    return CompactEdge(code, out2, in2, values=_seeded(eqn, invals, slots, outvar_index, code, out2, in2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Index maps of data-movement primitives (type 11)
+# ---------------------------------------------------------------------------------------------
+
+
+def _index_map(eqn: Any, invals: Sequence[Any], slots: Sequence[int], k: int) -> IndexMap:
+    x = invals[slots[0]]
+    n_in = int(np.prod(np.shape(x), dtype=np.int64))
+    n_out = int(np.prod(eqn.outvars[k].aval.shape, dtype=np.int64))
+    terms = []
+    for j in slots:
+        with jax.ensure_compile_time_eval():
+            vals = []
+            for i, v in enumerate(invals):
+                if i == j:
+                    vals.append(np.arange(n_in, dtype=np.int32).reshape(np.shape(x)))
+                elif _is_float(v):
+                    vals.append(np.full(np.shape(v), -1, np.int32))
+                else:
+                    vals.append(v)
+            out = bind_eqn(eqn, vals)[k]
+        out = jnp.reshape(out, (n_out,))
+        if not isinstance(out, jax.core.Tracer):
+            out = np.asarray(out, np.int32)
+        terms.append(out)
+    return IndexMap(tuple(terms), n_out, n_in)
+
+
+# ---------------------------------------------------------------------------------------------
+# dot_general: the partial is a relabelled view of the other operand
+# ---------------------------------------------------------------------------------------------
+
+
+def _positions(shape: Sequence[int]) -> tuple[int | None, ...]:
+    """2-D index position (1 or 2) of every true dimension (rank <= 2; else none)."""
+    return tuple(range(1, len(shape) + 1)) if len(shape) <= 2 else (None,) * len(shape)
+
+
+def dot_general_compact(
+    eqn: Any, invals: Sequence[Any], j: int, code: int, out2: tuple[int, int], in2: tuple[int, int]
+) -> Array | None:
+    """Compact partial of a dot_general w.r.t. operand ``j`` (0 = lhs, 1 = rhs), or None.
+
+    ``d out[b, lf, rf] / d lhs[b', lf', c] = delta(b, b') delta(lf, lf') rhs[b, c, rf]``: batch
+    dims are D ties, this operand's free dims K ties, and the compact array is the other operand
+    with its dims put in layout order (size-1 axes where a 2-D position has no true dim).
+    Returns None if ``code`` is not the type this derivation gives (then the generic path runs).
+    """
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    lc, rc, lb, rb = (tuple(int(d) for d in t) for t in (lc, rc, lb, rb))
+    lhs, rhs = invals[0], invals[1]
+    ls, rs = tuple(np.shape(lhs)), tuple(np.shape(rhs))
+    out_shape = tuple(eqn.outvars[0].aval.shape)
+    if max(len(ls), len(rs), len(out_shape)) > 2:
+        return None
+    lfree = [d for d in range(len(ls)) if d not in lc and d not in lb]
+    rfree = [d for d in range(len(rs)) if d not in rc and d not in rb]
+    nb = len(lb)
+    if j == 0:
+        me_s, me_c, me_b = ls, lc, lb
+        other, ot_c, ot_b = rhs, rc, rb
+        my_out = {nb + k: d for k, d in enumerate(lfree)}
+        ot_out = {nb + len(lfree) + k: d for k, d in enumerate(rfree)}
+    else:
+        me_s, me_c, me_b = rs, rc, rb
+        other, ot_c, ot_b = lhs, lc, lb
+        my_out = {nb + len(lfree) + k: d for k, d in enumerate(rfree)}
+        ot_out = {nb + k: d for k, d in enumerate(lfree)}
+    opos, ipos = _positions(out_shape), _positions(me_s)
+    # Expected tie set: batch dims D, this operand's free dims K.
+    ties = set()
+    for k, d in enumerate(me_b):
+        if opos[k] and ipos[d]:
+            ties.add(Tie(opos[k], ipos[d] + 2, "D"))
+    for od, d in my_out.items():
+        if opos[od] and ipos[d]:
+            ties.add(Tie(opos[od], ipos[d] + 2, "K"))
+    if code_of(frozenset(ties)) != code:
+        return None
+    # Which dim of the other operand indexes each layout axis.
+    out_dim_at = {p: d for d, p in enumerate(opos) if p}
+    in_dim_at = {p + 2: d for d, p in enumerate(ipos) if p}
+    src_dims: list[int | None] = []
+    for ax in layout(code):
+        p = ax[0]
+        if p in (1, 2):
+            od = out_dim_at.get(p)
+            if od is None:
+                src_dims.append(None)
+            elif od < nb:
+                src_dims.append(ot_b[od])
+            elif od in ot_out:
+                src_dims.append(ot_out[od])
+            else:
+                return None
+        else:
+            d = in_dim_at.get(p)
+            if d is None:
+                src_dims.append(None)
+            elif d in me_c:
+                src_dims.append(ot_c[me_c.index(d)])
+            else:
+                return None
+    used = [d for d in src_dims if d is not None]
+    if sorted(used) != list(range(len(np.shape(other)))):
+        # a contracted dim of size 1 with no 2-D position: sum it away is not needed (size 1)
+        rest = [d for d in range(len(np.shape(other))) if d not in used]
+        if any(np.shape(other)[d] != 1 for d in rest):
+            return None
+        other = jnp.reshape(other, [s for d, s in enumerate(np.shape(other)) if d in used])
+        remap = {d: i for i, d in enumerate(sorted(used))}
+        src_dims = [None if d is None else remap[d] for d in src_dims]
+        used = [remap[d] for d in used]
+    order = [d for d in src_dims if d is not None]
+    x = jnp.transpose(other, order) if order != sorted(order) else other
+    return jnp.reshape(x, layout_shape(code, out2, in2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic valued edges: seeded JVP / VJP
+# ---------------------------------------------------------------------------------------------
+
+
+def _seeded(
+    eqn: Any,
+    invals: Sequence[Any],
+    slots: Sequence[int],
+    k: int,
+    code: int,
+    out2: tuple[int, int],
+    in2: tuple[int, int],
+) -> Array:
+    x0 = invals[slots[0]]
+    in_true = tuple(np.shape(x0))
+    out_true = tuple(eqn.outvars[k].aval.shape)
+
+    def f(x: Array) -> Array:
+        vals = list(invals)
+        for j in slots:
+            vals[j] = x
+        return bind_eqn(eqn, vals)[k]
+
+    sp = sparsity_of(code)
+    tie_of = {t.a: t for t in sp.ties} | {t.b: t for t in sp.ties}
+    sizes = {1: out2[0], 2: out2[1], 3: in2[0], 4: in2[1]}
+    untied_in = [p for p in (3, 4) if p not in tie_of]
+    untied_out = [p for p in (1, 2) if p not in tie_of]
+    n_fwd = prod(sizes[p] for p in untied_in)
+    n_rev = prod(sizes[p] for p in untied_out)
+    dtype = jnp.result_type(x0)
+    if n_fwd <= n_rev:
+        seeds = _basis(untied_in, sizes, in2, dtype)  # [n, p1, p2]
+        _, lin = jax.linearize(f, x0)
+        if seeds.shape[0] == 1:
+            ys = lin(jnp.reshape(seeds[0], in_true))[None]
+        else:
+            ys = jax.vmap(lin)(jnp.reshape(seeds, (-1, *in_true)))
+        ys = jnp.reshape(ys, tuple(sizes[p] for p in untied_in) + out2)
+        # dims: untied input positions (in order), then o1, o2
+        dim_of = {p: i for i, p in enumerate(untied_in)}
+        dim_of |= {1: len(untied_in), 2: len(untied_in) + 1}
+        read_zero = [p for p in (1, 2) if p in tie_of and tie_of[p].kind == "K"]
+        values, dims = ys, dim_of
+    else:
+        seeds = _basis(untied_out, sizes, out2, dtype)  # [n, o1, o2]
+        y, vjp = jax.vjp(f, x0)
+        ct = jnp.reshape(seeds, (-1, *out_true)).astype(jnp.result_type(y))
+        if ct.shape[0] == 1:
+            xs = vjp(ct[0])[0][None]
+        else:
+            xs = jax.vmap(lambda c: vjp(c)[0])(ct)
+        xs = jnp.reshape(xs, tuple(sizes[p] for p in untied_out) + in2)
+        dim_of = {p: i for i, p in enumerate(untied_out)}
+        dim_of |= {3: len(untied_out), 4: len(untied_out) + 1}
+        read_zero = [p for p in (3, 4) if p in tie_of and tie_of[p].kind == "K"]
+        values, dims = xs, dim_of
+    # K-tied positions: constant along the tie, read index 0.
+    idx: list[Any] = [slice(None)] * values.ndim
+    for p in read_zero:
+        idx[dims[p]] = 0
+    values = values[tuple(idx)]
+    kept = [d for d in range(len(idx)) if not isinstance(idx[d], int)]
+    new_dim = {old: i for i, old in enumerate(kept)}
+    # Layout axes: each axis read from the dim of one of its positions present in `dims`.
+    order = []
+    for ax in layout(code):
+        p = next(q for q in ax if q in dims)
+        order.append(new_dim[dims[p]])
+    if len(order) != values.ndim:
+        raise ExecutorAlgebraError(f"internal: seeded partial of type {code} has stray axes")
+    if order != list(range(len(order))):
+        values = jnp.transpose(values, order)
+    return values
+
+
+def _basis(untied: Sequence[int], sizes: dict[int, int], shape2: tuple[int, int], dtype) -> Array:
+    """Seeds ``[n, s1, s2]``: one-hot along the untied positions, ones along the others."""
+    grids = np.indices(shape2)
+    n_sizes = [sizes[p] for p in untied]
+    n = prod(n_sizes)
+    seeds = np.ones((n, *shape2), dtype=bool)
+    ks = np.indices(n_sizes).reshape(len(untied), n) if untied else np.zeros((0, 1), int)
+    for i, p in enumerate(untied):
+        g = grids[(p - 1) % 2]  # position 1/3 -> first 2-D dim, 2/4 -> second
+        seeds &= g[None] == ks[i][:, None, None]
+    return jnp.asarray(seeds, dtype)
+
+
+def literal_value(v: Any) -> Any:
+    """Value of a jaxpr Literal."""
+    return v.val if isinstance(v, jcore.Literal) else None

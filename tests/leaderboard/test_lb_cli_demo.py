@@ -1,0 +1,64 @@
+"""The printing command and the `make demo` job (fast smoke variant; the full run is slow)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from crosscountry_gym import demo, tasks
+
+REPO = Path(__file__).resolve().parents[2]
+COMMITTED = REPO / "leaderboard"
+
+
+def test_leaderboard_prints_ranked_tables(run_cli):
+    rc, out, err = run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--task", "Perceptron")
+    assert rc == 0, err
+    assert out.startswith("MLP  [model alphagrad]  best of forward/reverse/Markowitz: 392 (reverse)")
+    rows = [ln.split() for ln in out.splitlines() if re.match(r"\s+\d+\s+\d+\s", ln)]
+    assert [int(r[1]) for r in rows] == sorted(int(r[1]) for r in rows) and len(rows) >= 4
+    assert rows[0][:3] == ["1", "389", "0.992"]  # the published order, 389 / 392
+
+
+def test_leaderboard_model_filter_and_help(run_cli, capsys):
+    rc, out, _ = run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--model", "exact")
+    assert rc == 0 and "[model alphagrad]" not in out and "RandomFunction_f  [model exact]" in out
+    for cmd in ("submit", "leaderboard"):
+        with pytest.raises(SystemExit) as exc:
+            run_cli(cmd, "--help")
+        assert exc.value.code == 0
+        assert "--leaderboard DIR" in capsys.readouterr().out
+    rc, _, err = run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--task", "nope")
+    assert rc == 2 and "unknown task 'nope'" in err
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != ".submit.lock"}
+
+
+def test_demo_smoke(capsys):
+    before = _snapshot(COMMITTED)
+    rc = demo.main(["--seconds", "0.5", "--tasks", "PropaneCombustion", "g", "--skip-executor",
+                    "--leaderboard", str(COMMITTED)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "PropaneCombustion  [model alphagrad]" in out and "RandomFunction_g  [model alphagrad]" in out
+    best = dict(re.findall(r"^  (\w+)\s+best\s+(\d+)", out, flags=re.M))
+    assert set(best) == {"PropaneCombustion", "RandomFunction_g"}
+    for name, c in best.items():  # never worse than the best of forward / reverse / Markowitz
+        p = tasks.load(name).paper
+        assert int(c) <= min(p.fwd, p.rev, p.markowitz)
+    assert _snapshot(COMMITTED) == before  # the demo works on a temporary copy
+
+
+@pytest.mark.slow
+def test_full_demo_finishes_in_a_few_minutes(capsys):
+    t0 = time.perf_counter()
+    assert demo.main(["--leaderboard", str(COMMITTED)]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{t}  [model alphagrad]" in out for t in tasks.names())
+    assert time.perf_counter() - t0 < 300
