@@ -29,6 +29,7 @@ can be used under ``jit`` and ``vmap``. Shapes are the edge records' 2-D shapes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from math import prod
@@ -57,6 +58,29 @@ __all__ = [
 
 Array = Any
 STRUCTURAL_VALUELESS = (COPY, -6, -7)
+
+
+def reshape(x: Array, shape: Sequence[int]) -> Array:
+    """``jnp.reshape`` that emits nothing when the shape is unchanged."""
+    shape = tuple(int(n) for n in shape)
+    return x if tuple(x.shape) == shape else jnp.reshape(x, shape)
+
+
+def transpose(x: Array, perm: Sequence[int]) -> Array:
+    """``jnp.transpose`` that emits a reshape (or nothing) when only size-1 axes move."""
+    perm = list(perm)
+    if perm == list(range(len(perm))):
+        return x
+    shape = tuple(x.shape[i] for i in perm)
+    big = [i for i in perm if x.shape[i] != 1]
+    if big == sorted(big):
+        return reshape(x, shape)
+    return jnp.transpose(x, perm)
+
+
+def astype(x: Array, dtype: Any) -> Array:
+    """``x.astype(dtype)`` that emits nothing when the dtype is unchanged."""
+    return x if x.dtype == dtype else x.astype(dtype)
 
 
 class ExecutorAlgebraError(ValueError):
@@ -274,6 +298,8 @@ def relayout(values: Array, src: int, dst: int, sizes: dict[int, int]) -> Array:
     Missing axes are broadcast (a K tie becoming D, or a dense position); ties that ``dst`` drops
     become ``where(eye, x, 0)`` selections. Emits no multiplication.
     """
+    if src == dst:
+        return values
     src_ties, dst_ties = _ties(src), _ties(dst)
     for pair, kind in dst_ties.items():
         if pair not in src_ties or (kind == "K" and src_ties[pair] == "D"):
@@ -284,10 +310,10 @@ def relayout(values: Array, src: int, dst: int, sizes: dict[int, int]) -> Array:
     # Each source axis feeds the destination axis holding its first position (injective).
     feed = {pos2dst[ax[0]]: j for j, ax in enumerate(src_axes)}
     perm = [feed[i] for i in range(len(dst_axes)) if i in feed]
-    x = jnp.transpose(values, perm) if perm != list(range(len(perm))) else values
+    x = transpose(values, perm)
     full_shape = tuple(sizes[ax[0]] for ax in dst_axes)
     shape_expanded = tuple(full_shape[i] if i in feed else 1 for i in range(len(dst_axes)))
-    x = jnp.reshape(x, shape_expanded)
+    x = reshape(x, shape_expanded)
     if shape_expanded != full_shape:
         x = jnp.broadcast_to(x, full_shape)
     # Ties present in src but not in dst: their two positions lie on two distinct dst axes.
@@ -330,7 +356,7 @@ def to_dense(edge: CompactEdge, dtype: Any = None) -> Array:
         vals, code = _structural_as_valued(edge.code, dtype)
     else:
         vals, code = edge.values, edge.code
-    return relayout(vals, code, 1, edge.sizes).astype(dtype)
+    return astype(relayout(vals, code, 1, edge.sizes), dtype)
 
 
 def from_dense(dense: Array, code: int) -> Array:
@@ -413,15 +439,13 @@ def contract(
         if l not in ol:
             raise ExecutorAlgebraError("a letter is summed in only one operand")
     mults = prod(size.values())
+    dtype = jnp.result_type(x.dtype, y.dtype)
+    x, y = astype(x, dtype), astype(y, dtype)
     contracted = [l for l in xl if l in yl and l not in ol]
     if all(size[l] == 1 for l in contracted):
         # No real summation: a broadcasting elementwise multiply (fuses well in XLA).
-        xs = jnp.reshape(x, tuple(n for n, l in zip(x.shape, xl, strict=True) if l not in contracted))
-        ys = jnp.reshape(y, tuple(n for n, l in zip(y.shape, yl, strict=True) if l not in contracted))
-        xl2 = tuple(l for l in xl if l not in contracted)
-        yl2 = tuple(l for l in yl if l not in contracted)
-        xb = _broadcast_to_letters(xs, xl2, ol, size)
-        yb = _broadcast_to_letters(ys, yl2, ol, size)
+        xb = _broadcast_to_letters(x, xl, ol, size)
+        yb = _broadcast_to_letters(y, yl, ol, size)
         return lax.mul(xb, yb), mults
     batch = [l for l in xl if l in yl and l in ol]
     xfree = [l for l in xl if l not in yl]
@@ -430,22 +454,20 @@ def contract(
         (tuple(xl.index(l) for l in contracted), tuple(yl.index(l) for l in contracted)),
         (tuple(xl.index(l) for l in batch), tuple(yl.index(l) for l in batch)),
     )
-    dtype = jnp.result_type(x.dtype, y.dtype)
-    out = lax.dot_general(x.astype(dtype), y.astype(dtype), dn)
+    out = lax.dot_general(x, y, dn)
     got = batch + xfree + yfree
-    perm = [got.index(l) for l in ol]
-    if perm != list(range(len(perm))):
-        out = jnp.transpose(out, perm)
+    out = transpose(out, [got.index(l) for l in ol])
     return out, mults
 
 
 def _broadcast_to_letters(x: Array, xl: tuple[int, ...], ol: tuple[int, ...], size) -> Array:
-    perm = sorted(range(len(xl)), key=lambda i: ol.index(xl[i]))
-    if perm != list(range(len(perm))):
-        x = jnp.transpose(x, perm)
-    present = {xl[i] for i in perm}
+    """Arrange ``x[xl]`` on the axes ``ol`` (size-1 letters missing from ``ol`` are dropped)."""
+    kept = sorted((i for i in range(len(xl)) if xl[i] in ol), key=lambda i: ol.index(xl[i]))
+    dropped = [i for i in range(len(xl)) if xl[i] not in ol]  # contracted, all of size 1
+    x = transpose(x, kept + dropped)
+    present = {xl[i] for i in kept}
     shape = tuple(size[l] if l in present else 1 for l in ol)
-    x = jnp.reshape(x, shape)
+    x = reshape(x, shape)
     full = tuple(size[l] for l in ol)
     return jnp.broadcast_to(x, full) if shape != full else x
 
@@ -492,8 +514,7 @@ def product(e_in: CompactEdge, e_out: CompactEdge, dtype: Any = None) -> tuple[C
         perm = [letters.index(l) for l in plan.res_letters]
         if len(perm) != len(letters):
             raise ExecutorAlgebraError(f"structural product ({tin},{tout}) loses an axis")
-        if perm != list(range(len(perm))):
-            vals = jnp.transpose(vals, perm)
+        vals = transpose(vals, perm)
         return CompactEdge(plan.result, out_shape, in_shape, values=vals), 0
     vals, mults = contract(
         e_out.values, plan.out_letters, e_in.values, plan.in_letters, plan.res_letters
@@ -559,5 +580,5 @@ def merge(existing: CompactEdge | None, new: CompactEdge, dtype: Any = None) -> 
                 ) from None
         else:
             term = relayout(e.values, e.code, code, _pos_sizes(out_shape, in_shape))
-        total = term if total is None else total + term.astype(total.dtype)
+        total = term if total is None else total + term
     return CompactEdge(code, out_shape, in_shape, values=total)

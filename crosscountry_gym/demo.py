@@ -125,6 +125,7 @@ def submit_results(results: list[TaskResult], root: Path, model: str, seconds: f
             compute_budget=f"{seconds:g} s search on a shared CPU" if searched else "< 1 s",
             hardware="this machine", date=dt.date.today().isoformat(),
         )
+        bar.set_postfix_str(f"{r.task}: verifying")
         try:
             entry, _ = submit_submission(sub, root, skip_executor=skip_executor, render=False)
             ex = entry.executor

@@ -39,7 +39,7 @@ import jax.extend.core as jcore
 import jax.numpy as jnp
 import numpy as np
 
-from .compact import CompactEdge, IndexMap, product, to_dense
+from .compact import CompactEdge, IndexMap, astype, product, reshape, to_dense
 from .compact import merge as merge_edges
 from .cost import InvalidOrderError, cost, validate_order
 from .graph import Graph
@@ -290,7 +290,7 @@ def _assemble(prep: _Prepared, succ: dict[int, dict[int, CompactEdge]]) -> Any:
                     block = jnp.eye(n, dtype=want.dtype)
             if block is None:
                 block = jnp.zeros(want.shape, want.dtype)
-            blocks.append(jnp.reshape(block, want.shape).astype(want.dtype))
+            blocks.append(astype(reshape(block, want.shape), want.dtype))
     return jax.tree_util.tree_unflatten(prep.jac_treedef, blocks)
 
 

@@ -34,7 +34,16 @@ import jax.extend.core as jcore
 import jax.numpy as jnp
 import numpy as np
 
-from .compact import CompactEdge, ExecutorAlgebraError, IndexMap, is_valued, layout, layout_shape
+from .compact import (
+    CompactEdge,
+    ExecutorAlgebraError,
+    IndexMap,
+    is_valued,
+    layout,
+    layout_shape,
+    reshape,
+    transpose,
+)
 from .sparsity import UNDEFINED, Tie, code_of, sparsity_of
 
 __all__ = ["bind_eqn", "edge_partial", "dot_general_compact"]
@@ -199,13 +208,12 @@ def dot_general_compact(
         rest = [d for d in range(len(np.shape(other))) if d not in used]
         if any(np.shape(other)[d] != 1 for d in rest):
             return None
-        other = jnp.reshape(other, [s for d, s in enumerate(np.shape(other)) if d in used])
+        other = reshape(other, [s for d, s in enumerate(np.shape(other)) if d in used])
         remap = {d: i for i, d in enumerate(sorted(used))}
         src_dims = [None if d is None else remap[d] for d in src_dims]
         used = [remap[d] for d in used]
-    order = [d for d in src_dims if d is not None]
-    x = jnp.transpose(other, order) if order != sorted(order) else other
-    return jnp.reshape(x, layout_shape(code, out2, in2))
+    x = transpose(other, [d for d in src_dims if d is not None])
+    return reshape(x, layout_shape(code, out2, in2))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,10 +252,10 @@ def _seeded(
         seeds = _basis(untied_in, sizes, in2, dtype)  # [n, p1, p2]
         _, lin = jax.linearize(f, x0)
         if seeds.shape[0] == 1:
-            ys = lin(jnp.reshape(seeds[0], in_true))[None]
+            ys = lin(seeds[0].reshape(in_true))
         else:
-            ys = jax.vmap(lin)(jnp.reshape(seeds, (-1, *in_true)))
-        ys = jnp.reshape(ys, tuple(sizes[p] for p in untied_in) + out2)
+            ys = jax.vmap(lin)(seeds.reshape((-1, *in_true)))
+        ys = reshape(ys, tuple(sizes[p] for p in untied_in) + out2)
         # dims: untied input positions (in order), then o1, o2
         dim_of = {p: i for i, p in enumerate(untied_in)}
         dim_of |= {1: len(untied_in), 2: len(untied_in) + 1}
@@ -256,12 +264,12 @@ def _seeded(
     else:
         seeds = _basis(untied_out, sizes, out2, dtype)  # [n, o1, o2]
         y, vjp = jax.vjp(f, x0)
-        ct = jnp.reshape(seeds, (-1, *out_true)).astype(jnp.result_type(y))
+        ct = seeds.reshape((-1, *out_true)).astype(jnp.result_type(y))
         if ct.shape[0] == 1:
-            xs = vjp(ct[0])[0][None]
+            xs = vjp(ct[0])[0]
         else:
             xs = jax.vmap(lambda c: vjp(c)[0])(ct)
-        xs = jnp.reshape(xs, tuple(sizes[p] for p in untied_out) + in2)
+        xs = reshape(xs, tuple(sizes[p] for p in untied_out) + in2)
         dim_of = {p: i for i, p in enumerate(untied_out)}
         dim_of |= {3: len(untied_out), 4: len(untied_out) + 1}
         read_zero = [p for p in (3, 4) if p in tie_of and tie_of[p].kind == "K"]
@@ -270,7 +278,8 @@ def _seeded(
     idx: list[Any] = [slice(None)] * values.ndim
     for p in read_zero:
         idx[dims[p]] = 0
-    values = values[tuple(idx)]
+    if read_zero:
+        values = values[tuple(idx)]
     kept = [d for d in range(len(idx)) if not isinstance(idx[d], int)]
     new_dim = {old: i for i, old in enumerate(kept)}
     # Layout axes: each axis read from the dim of one of its positions present in `dims`.
@@ -280,9 +289,7 @@ def _seeded(
         order.append(new_dim[dims[p]])
     if len(order) != values.ndim:
         raise ExecutorAlgebraError(f"internal: seeded partial of type {code} has stray axes")
-    if order != list(range(len(order))):
-        values = jnp.transpose(values, order)
-    return values
+    return transpose(values, order)
 
 
 def _basis(untied: Sequence[int], sizes: dict[int, int], shape2: tuple[int, int], dtype) -> Array:
@@ -295,7 +302,7 @@ def _basis(untied: Sequence[int], sizes: dict[int, int], shape2: tuple[int, int]
     for i, p in enumerate(untied):
         g = grids[(p - 1) % 2]  # position 1/3 -> first 2-D dim, 2/4 -> second
         seeds &= g[None] == ks[i][:, None, None]
-    return jnp.asarray(seeds, dtype)
+    return seeds.astype(dtype)
 
 
 def literal_value(v: Any) -> Any:

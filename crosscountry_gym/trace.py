@@ -264,6 +264,25 @@ def _eval_inlined(
     return [read(v) for v in jaxpr.outvars]
 
 
+def _needs_flattening(jaxpr: Any, keep_custom_jvp: bool, copy_reused_outputs: bool) -> bool:
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        if name in INLINED and not (
+            keep_custom_jvp
+            and name == "custom_jvp_call"
+            and len(eqn.invars) == 1
+            and len(eqn.outvars) == 1
+        ):
+            return True
+    if copy_reused_outputs:
+        used = {v for eqn in jaxpr.eqns for v in eqn.invars if not isinstance(v, jcore.Literal)}
+        inputs = set(jaxpr.invars) | set(jaxpr.constvars)
+        if any(v in used and v not in inputs for v in jaxpr.outvars
+               if not isinstance(v, jcore.Literal)):
+            return True
+    return False
+
+
 def flatten_jaxpr(closed: Any, *, keep_custom_jvp: bool = False, copy_reused_outputs=True):
     """Inline every call-like equation of ``closed`` (a ClosedJaxpr), recursively.
 
@@ -273,6 +292,8 @@ def flatten_jaxpr(closed: Any, *, keep_custom_jvp: bool = False, copy_reused_out
     single-result ``custom_jvp_call`` equations whole (the paper's typing).
     """
     jaxpr = closed.jaxpr
+    if not _needs_flattening(jaxpr, keep_custom_jvp, copy_reused_outputs):
+        return closed  # already flat: skip the second trace
 
     def keep(eqn: Any) -> bool:
         return (

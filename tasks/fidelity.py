@@ -391,8 +391,12 @@ def fidelity_table(rules: str = "alphagrad") -> list[tuple[str, str, str]]:
     return [check_task(n, rules).row for n in names()]
 
 
-def markdown_table(rows: Sequence[tuple[str, str, str]]) -> str:
-    """The rows as a Markdown table."""
+def markdown_table(rows: Sequence[tuple[str, str, str]], *, details: bool = True) -> str:
+    """The rows as a Markdown table (``details=False``: task and status only)."""
+    if not details:
+        return "\n".join(
+            ["| task | status |", "|---|---|"] + [f"| {t} | {s} |" for t, s, _ in rows]
+        )
     lines = ["| task | status | detail |", "|---|---|---|"]
     lines += [f"| {t} | {s} | {d.replace('|', '/')} |" for t, s, d in rows]
     return "\n".join(lines)
@@ -423,10 +427,12 @@ def translate_order(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m crosscountry_gym.tasks.fidelity [--markdown] [--rules R] [--write-maps]``."""
+    """``python -m crosscountry_gym.tasks.fidelity [--markdown [--no-details]] [--rules R]
+    [--write-maps]``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rules", default="alphagrad", choices=("alphagrad", "exact"))
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--no-details", action="store_true", help="task and status columns only")
     ap.add_argument(
         "--write-maps",
         action="store_true",
@@ -435,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rows = fidelity_table(args.rules)
     if args.markdown:
-        print(markdown_table(rows))
+        print(markdown_table(rows, details=not args.no_details))
     else:
         width = max(len(t) for t, _, _ in rows)
         for t, s, d in rows:

@@ -48,6 +48,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -78,6 +79,7 @@ __all__ = [
     "NUM_FEATURES",
 ]
 
+_COMPILED: dict[tuple, Callable] = {}  # jitted iteration per (graph, config, model, devices)
 _NEG = -1e9  # logit of an illegal action (finite: keeps softmax / mixing arithmetic NaN-free)
 _AXIS = "data"
 
@@ -274,6 +276,36 @@ class AZNet(eqx.Module):
         return logits, value
 
 
+def init_params(config: AZConfig, seed: int) -> tuple[Any, AZNet]:
+    """``(params, static)`` of a fresh :class:`AZNet`, initialised on the host with NumPy.
+
+    Orthogonal weights with gain sqrt(2) (the paper's initialisation) and zero biases; the two
+    output layers get gain 0.01 so that the initial policy is near-uniform and the initial value
+    near 0; LayerNorms start at the identity. (Host initialisation also avoids compiling a
+    threefry kernel per layer, which takes seconds on a busy CPU.)
+    """
+    abstract = eqx.filter_eval_shape(AZNet, config, key=jax.random.PRNGKey(0))
+    shapes, static = eqx.partition(abstract, lambda x: isinstance(x, jax.ShapeDtypeStruct))
+    rng = np.random.default_rng(seed)
+
+    def init(path, leaf):
+        if leaf is None:
+            return None
+        names = [getattr(p, "name", "") for p in path]
+        if names[-1] == "weight" and len(leaf.shape) == 2:
+            gain = 0.01 if names[0] in ("pol_out", "val_out") else math.sqrt(2.0)
+            n, m = leaf.shape
+            q, r = np.linalg.qr(rng.standard_normal((max(n, m), min(n, m))))
+            q = q * np.sign(np.diag(r))
+            w = q if n >= m else q.T
+            return (gain * w[:n, :m]).astype(leaf.dtype)
+        if names[-1] == "weight":  # LayerNorm scale
+            return np.ones(leaf.shape, leaf.dtype)
+        return np.zeros(leaf.shape, leaf.dtype)
+
+    return jax.tree_util.tree_map_with_path(init, shapes), static
+
+
 # --------------------------------------------------------------------------------------------
 # training state
 
@@ -335,11 +367,7 @@ class AlphaZero:
         self.horizon = graph.num_intermediates  # every episode has exactly this many moves
         self.local_envs = config.num_envs // nd
         self.local_capacity = config.buffer_iterations * self.local_envs * self.horizon
-        # build the network under jit: eager equinox initialisation dispatches hundreds of
-        # tiny ops (seconds on a busy CPU)
-        abstract = eqx.filter_eval_shape(AZNet, config, key=jax.random.PRNGKey(0))
-        _, self.static = eqx.partition(abstract, lambda x: isinstance(x, jax.ShapeDtypeStruct))
-        params = jax.eval_shape(self._make_params, jax.random.PRNGKey(0))
+        params, self.static = init_params(config, self.seed)
         self.optimizer = optax.chain(
             optax.clip_by_global_norm(config.grad_clip),
             optax.adam(optax.cosine_decay_schedule(config.learning_rate, config.decay_steps),
@@ -355,8 +383,11 @@ class AlphaZero:
                                 jax.eval_shape(functools.partial(self._empty_buffer, 1))),
             pos=self._repl, filled=self._repl, key=self._repl, step=self._repl,
         )
-        self.state = jax.jit(self._init_state, out_shardings=self.state_sharding)()
-        self._iterate = self._build_iteration()
+        self.state = jax.jit(self._init_state, out_shardings=self.state_sharding)(params)
+        cache_key = (graph.fingerprint, config, cost_model, tuple(d.id for d in devices))
+        if cache_key not in _COMPILED:  # a resumed run in the same process reuses the compile
+            _COMPILED[cache_key] = self._build_iteration()
+        self._iterate = _COMPILED[cache_key]
 
     # -- construction -------------------------------------------------------------------------
 
@@ -370,11 +401,7 @@ class AlphaZero:
             valid=jnp.zeros((capacity,), bool),
         )
 
-    def _make_params(self, key: jax.Array):
-        return eqx.filter(AZNet(self.config, key=key), eqx.is_array)
-
-    def _init_state(self) -> TrainState:
-        params = self._make_params(jax.random.PRNGKey(self.seed))
+    def _init_state(self, params) -> TrainState:
         return TrainState(
             params=params,
             opt_state=self.optimizer.init(params),

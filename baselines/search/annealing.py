@@ -54,7 +54,7 @@ def anneal(
     seconds: float = 10.0,
     seed: int = 0,
     init: Sequence[int] | None = None,
-    restarts: int = 2,
+    restarts: int = 4,
     mean_dist: float = 6.0,
     window: int = 8,
     temperature: float = 0.1,
@@ -69,7 +69,9 @@ def anneal(
         seconds: wall-clock budget (the search stops at whichever of ``seconds`` and
             ``max_moves`` comes first; ``max_moves`` makes a run reproducible).
         seed: RNG seed.
-        init: a starting order; default the cheapest of the greedy heuristics.
+        init: a starting order; default: run r starts from the r-th cheapest distinct greedy
+            order (then reverse mode), except the last run, which restarts from the best
+            order found so far.
         restarts: number of annealing runs the budget is split into.
         temperature: starting temperature as a fraction of the mean uphill move (it decays
             geometrically to 1/100 of that within each run).
@@ -85,8 +87,14 @@ def anneal(
     deadline = Deadline(seconds)
     rng = random.Random(seed)
     if init is None:
-        init = greedy_starts(graph, model)[0][1]
-    inc = IncrementalOrder(graph, init, model)
+        starts = []
+        for _, order, _ in greedy_starts(graph, model):  # cheapest first, distinct orders
+            if order not in starts:
+                starts.append(order)
+        starts.append(tuple(reversed(graph.eliminable)))
+    else:
+        starts = [tuple(init)]
+    inc = IncrementalOrder(graph, starts[0], model)
     best_order, best = list(inc.order), inc.total
     n = len(inc.order)
     if progress:
@@ -99,7 +107,9 @@ def anneal(
     per_run = None if max_moves is None else max(1, max_moves // restarts)
     for run in range(restarts):
         if run:
-            inc.set_order(best_order)
+            # the middle runs explore from the next greedy orders, the last one intensifies
+            last = run == restarts - 1
+            inc.set_order(best_order if last or run >= len(starts) else starts[run])
         # initial temperature: mean uphill delta of a few random moves
         ups = []
         for _ in range(30):
@@ -109,6 +119,7 @@ def anneal(
                 ups.append(delta)
         t_hi = temperature * ((sum(ups) / len(ups)) if ups else 1.0)
         t_lo = t_hi * 0.01
+        ratio = t_lo / t_hi if t_hi > 0 else 1.0
         run_t0 = time.perf_counter()
         run_seconds = None if seconds is None else max(0.0, (seconds - deadline.elapsed())) / (
             restarts - run
@@ -127,7 +138,7 @@ def anneal(
                 )
                 if run_seconds is not None and per_run is None and frac >= 1.0:
                     break
-                temp = t_hi * (t_lo / t_hi) ** min(1.0, frac)
+                temp = t_hi * ratio ** min(1.0, frac)
                 now = time.perf_counter()
                 if progress and now - last_report > 0.2:
                     progress(best, deadline.fraction())
@@ -137,7 +148,7 @@ def anneal(
             delta = new - inc.total
             moves += 1
             run_moves += 1
-            if delta <= 0 or rng.random() < math.exp(-delta / temp):
+            if delta <= 0 or (temp > 0 and rng.random() < math.exp(-delta / temp)):
                 inc.apply_block(lo, block)
                 accepted += 1
                 if inc.total < best:

@@ -26,6 +26,7 @@ from crosscountry_gym.sparsity import CostModel
 
 from .bounds import vertex_lower_bounds
 from .common import Deadline, Progress, SearchResult, eliminate_free, finish
+from .states import make_state
 
 __all__ = ["beam_search"]
 
@@ -46,8 +47,6 @@ def beam_search(
     ``seconds`` runs out, the remaining layers are finished greedily (width 1), so a full
     order is always returned.
     """
-    from .states import make_state
-
     t0 = time.perf_counter()
     if width < 1:
         raise ValueError(f"beam width must be >= 1, got {width}")

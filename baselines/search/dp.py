@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
@@ -121,9 +122,8 @@ def subset_dp(
     _, block = optimal_block(state, sorted(remaining), exact_keys=not state.SET_EXACT,
                              deadline=Deadline(seconds))
     order = prefix + list(block)
-    res = finish(graph, order, model, "dp", t0, optimal=True)
-    return SearchResult(res.order, res.cost, model, "dp", res.seconds, res.cost, True,
-                        {"vertices": len(remaining)})
+    res = finish(graph, order, model, "dp", t0, optimal=True, stats={"vertices": len(remaining)})
+    return replace(res, lower_bound=res.cost)
 
 
 def window_move(inc: IncrementalOrder, start: int, width: int,

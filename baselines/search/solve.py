@@ -16,6 +16,7 @@ bnb            :func:`~.annealing.anneal` for a third of the budget (the incumbe
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
@@ -99,12 +100,10 @@ def solve(
         inc = anneal(graph, model, seconds=seconds / 3, seed=seed, progress=progress)
         res = branch_and_bound(graph, model, initial_order=inc.order,
                                seconds=seconds - (time.perf_counter() - t0), progress=progress)
-        res = SearchResult(res.order, res.cost, model, "bnb", time.perf_counter() - t0,
-                           res.lower_bound, res.optimal, res.stats)
+        res = replace(res, seconds=time.perf_counter() - t0)
     if res.lower_bound is None:
         lb = lower_bound(graph, model)
-        res = SearchResult(res.order, res.cost, model, res.method, time.perf_counter() - t0,
-                           lb, lb == res.cost, res.stats)
+        res = replace(res, seconds=time.perf_counter() - t0, lower_bound=lb, optimal=lb == res.cost)
     if progress:
         progress(res.cost, 1.0)
     return res

@@ -121,9 +121,14 @@ def sample_arrays(
     if mi < ni or mv < spec.max_vertices:
         raise ValueError(f"padding ({mi}, {mv}) is smaller than the spec ({ni}, {spec.max_vertices})")
     r = mi + mv
-    k_nv, k_deg, k_src, k_shape, k_type = jax.random.split(key, 5)
+    # One uniform draw sliced for every random choice: a single threefry instance keeps the
+    # compile time of a vmapped reset low (separate jax.random calls each compile their own).
+    n_types = r * mv * len(CODES) if spec.tensor else 0
+    sizes = [1, mv, mv * r, r, mv, n_types]
+    u = jax.random.uniform(key, (sum(sizes),), minval=1e-12, maxval=1.0)
+    u_nv, u_deg, u_src, u_in, u_v, u_type = jnp.split(u, np.cumsum(sizes)[:-1])
     lo, hi = spec.vertex_range
-    nv = jax.random.randint(k_nv, (), lo, hi + 1) if lo < hi else jnp.int32(lo)
+    nv = jnp.minimum(lo + jnp.floor(u_nv[0] * (hi - lo + 1)), hi).astype(jnp.int32)
 
     rows = jnp.arange(r)
     ks = jnp.arange(mv)
@@ -132,14 +137,16 @@ def sample_arrays(
     avail = is_input_row[None, :] | ((vert_of_row[None, :] >= 0) & (vert_of_row[None, :] < ks[:, None]))
     recent = (vert_of_row[None, :] >= ks[:, None] - spec.locality) & avail & ~is_input_row[None, :]
     logw = jnp.where(recent, jnp.log(spec.locality_weight), 0.0)
-    scores = jnp.where(avail, logw + jax.random.gumbel(k_src, (mv, r)), -jnp.inf)
-    probs = jnp.asarray(spec.degree_probs, jnp.float32)
-    deg = 1 + jax.random.choice(k_deg, spec.max_in_degree, (mv,), p=probs / probs.sum())
+    gumbel = -jnp.log(-jnp.log(u_src.reshape(mv, r)))
+    scores = jnp.where(avail, logw + gumbel, -jnp.inf)
+    probs = np.asarray(spec.degree_probs, np.float64)
+    cum = jnp.asarray(np.cumsum(probs / probs.sum())[:-1], jnp.float32)
+    deg = 1 + jnp.sum(u_deg[:, None] > cum[None, :], axis=1)
     deg = jnp.minimum(deg, ni + ks)  # vertex k sees ni + k rows
     kd = min(spec.max_in_degree, r)
     _, top = jax.lax.top_k(scores, kd)  # [V, kd] distinct rows, best first
-    chosen = jnp.zeros((mv, r), bool)
-    chosen = chosen.at[ks[:, None], top].set(jnp.arange(kd)[None, :] < deg[:, None])
+    take = jnp.arange(kd)[None, :] < deg[:, None]  # [V, kd]
+    chosen = jnp.any((top[:, :, None] == rows[None, None, :]) & take[:, :, None], axis=1)
     chosen &= (ks < nv)[:, None]
     edges = chosen.T  # [R, V]
 
@@ -147,15 +154,15 @@ def sample_arrays(
     if spec.tensor:
         menu, valid = _shape_menu(tuple(spec.dims))
         menu_j, valid_j = jnp.asarray(menu), jnp.asarray(valid)
-        ks1, ks2 = jax.random.split(k_shape)
-        in_idx = jax.random.randint(ks1, (r,), 0, len(menu))
-        v_idx = jax.random.randint(ks2, (mv,), 0, len(menu))
+        n_menu = len(menu)
+        in_idx = jnp.minimum(jnp.floor(u_in * n_menu), n_menu - 1).astype(jnp.int32)
+        v_idx = jnp.minimum(jnp.floor(u_v * n_menu), n_menu - 1).astype(jnp.int32)
         row_idx = jnp.where(is_input_row, in_idx, v_idx[jnp.clip(vert_of_row, 0, mv - 1)])
         row_valid = is_input_row | ((vert_of_row >= 0) & (vert_of_row < nv))
         src_shape = jnp.where(row_valid[:, None], menu_j[row_idx], 1)
         tgt_shape = jnp.where((ks < nv)[:, None], menu_j[v_idx], 1)
         ok = valid_j[v_idx[None, :], row_idx[:, None]]  # [R, V, 22]
-        g = jax.random.gumbel(k_type, (r, mv, len(CODES)))
+        g = -jnp.log(-jnp.log(u_type.reshape(r, mv, len(CODES))))
         code = jnp.argmax(jnp.where(ok, g, -jnp.inf), axis=-1) - 10
         types = jnp.where(edges, code, 0).astype(jnp.int8)
     else:

@@ -227,12 +227,20 @@ def _run_executor(task_name: str, order: tuple[int, ...]) -> ExecutorCheck:
     rel_err = _get(result, "max_rel_error", "max_rel_err", "rel_error")
     if passed is None:
         raise SubmissionError(f"executor check on {task.name} returned no pass/fail: {result!r}")
+    mults = _get(result, "multiplications")
+    exact = _get(result, "cost_exact")
     if not passed:
+        why = f"max abs error {abs_err}, max rel error {rel_err}"
+        if mults is not None and exact is not None and mults != exact:
+            why += f"; it counted {mults} multiplications, the exact cost is {exact}"
         raise SubmissionError(
             f"executor check failed on {task.name}: the Jacobian of this order differs from "
-            f"jax.jacrev (max abs error {abs_err}, max rel error {rel_err})"
+            f"jax.jacrev or its count from the cost model ({why})"
         )
-    check: ExecutorCheck = {"status": "passed", "detail": "Jacobian equals jax.jacrev"}
+    detail = "Jacobian equals jax.jacrev"
+    if mults is not None:
+        detail += f"; {mults} multiplications counted"
+    check: ExecutorCheck = {"status": "passed", "detail": detail}
     for key, val in (("max_abs_error", abs_err), ("max_rel_error", rel_err)):
         if val is not None:
             val = float(val)

@@ -47,6 +47,14 @@ def test_failing_jacobian_rejects(monkeypatch):
         executor_check(TASK, (1, 2, 3))
 
 
+def test_count_mismatch_rejects_and_says_so(monkeypatch):
+    _fake_modules(monkeypatch, lambda task, order: {"passed": False, "max_abs_error": 0.0,
+                                                    "rel_error": 0.0, "multiplications": 91,
+                                                    "cost_exact": 90})
+    with pytest.raises(SubmissionError, match="counted 91 multiplications, the exact cost is 90"):
+        executor_check(TASK, (1, 2, 3))
+
+
 def test_executor_exception_rejects_with_its_message(monkeypatch):
     def boom(task, order):
         raise RuntimeError("unsupported primitive 'erf_inv' in equation 7")

@@ -45,15 +45,26 @@ def sizes(draw):
     return ni, nint, no, scalar
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**31 - 1), size=sizes())
-def test_requested_sizes_and_finite_outputs(seed, size):
+def _sizes_and_finite(seed, size):
     ni, nint, no, scalar = size
     shapes = [()] * ni if scalar else None
     fn, args = random_function(seed, ni, nint, no, input_shapes=shapes)
     _check_graph(fn, args, ni, nint, no)
     outs = fn(*args)
     assert len(outs) == no and _finite(outs)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), size=sizes())
+def test_requested_sizes_and_finite_outputs(seed, size):
+    _sizes_and_finite(seed, size)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), size=sizes())
+def test_requested_sizes_and_finite_outputs_many(seed, size):
+    _sizes_and_finite(seed, size)
 
 
 def test_deterministic_per_seed():
@@ -67,38 +78,34 @@ def test_deterministic_per_seed():
     assert (a.ops, a.input_shapes) != (c.ops, c.input_shapes)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_preset_f_like_the_paper(seed):
-    fn, args = preset_f(seed)
+def test_preset_f_like_the_paper():
+    fn, args = preset_f(0)
     assert [a.shape for a in args] == [(4,), (2, 3), (4, 4), (4, 1)]
     _check_graph(fn, args, 4, 75, 5)
     assert _finite(fn(*args))
-    jac = jax.jit(jax.jacrev(fn, argnums=(0, 1, 2, 3)))(*args)
-    assert _finite(jax.tree.leaves(jac))
     kinds = {op.kind for op in fn.ops}
     assert {"dot_general"} <= kinds and kinds & {"reduce_sum", "reduce_max", "reduce_min"}
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_preset_g_is_scalar_and_finite(seed):
-    fn, args = preset_g(seed)
+def test_preset_g_is_scalar_and_finite():
+    fn, args = preset_g(0)
     assert all(a.shape == () for a in args) and len(args) == 15
     g = _check_graph(fn, args, 15, 85, 20)
     assert all(e.out_shape == (1, 1) == e.in_shape for e in g.edges)
-    outs = fn(*args)
-    assert _finite(outs)  # the paper's g returns NaN in 14 of 20 outputs; this one never does
-    jac = jax.jit(jax.jacrev(lambda *x: jnp.stack(fn(*x)), argnums=tuple(range(15))))(*args)
-    assert _finite(jac)
+    assert _finite(fn(*args))  # the paper's g returns NaN in 14 of 20 outputs; this one never
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", [PRESET_F, PRESET_G], ids=["f", "g"])
-def test_presets_finite_across_many_seeds(preset):
-    for seed in range(40):
+def test_presets_and_jacobians_finite_across_seeds(preset):
+    ni, no = preset["num_inputs"], preset["num_outputs"]
+    for seed in range(25):
         fn, args = random_function(seed, **preset)
-        _check_graph(fn, args, preset["num_inputs"], preset["num_intermediates"], 5 if
-                     preset is PRESET_F else 20)
+        _check_graph(fn, args, ni, preset["num_intermediates"], no)
         assert _finite(jax.jit(fn)(*args)), seed
+        if seed < 3:
+            jac = jax.jit(jax.jacrev(fn, argnums=tuple(range(ni))))(*args)
+            assert _finite(jax.tree.leaves(jac)), seed
 
 
 def test_source_lists_every_operation():
@@ -124,7 +131,9 @@ def test_wrong_number_of_arguments():
         (dict(seed=0, num_inputs=1, num_intermediates=1, num_outputs=0), "num_outputs must be"),
         (dict(seed=0, num_inputs=True, num_intermediates=1, num_outputs=1), "num_inputs must be"),
         (
-            dict(seed=0, num_inputs=1, num_intermediates=2, num_outputs=1, input_shapes=[(2, 2, 2)]),
+            dict(
+                seed=0, num_inputs=1, num_intermediates=2, num_outputs=1, input_shapes=[(2, 2, 2)]
+            ),
             "rank <= 2",
         ),
         (
@@ -136,8 +145,9 @@ def test_wrong_number_of_arguments():
             "unknown op_weights",
         ),
         (
-            dict(seed=0, num_inputs=1, num_intermediates=2, num_outputs=1,
-                 op_weights={"reduce": 1.0}),
+            dict(
+                seed=0, num_inputs=1, num_intermediates=2, num_outputs=1, op_weights={"reduce": 1.0}
+            ),
             "positive 'unary' or 'binary'",
         ),
         (

@@ -189,4 +189,5 @@ def check_against_jacrev(t: Trace, f: Any, args: tuple[Any, ...], rtol: float = 
         blocks = [np.asarray(b).reshape(osize, -1) for b in ref_flat[i * n_in : (i + 1) * n_in]]
         full = np.concatenate(blocks, axis=1) if blocks else np.zeros((osize, 0))
         got = np.zeros_like(full) if m is None else m
-        np.testing.assert_allclose(got, full, rtol=rtol, atol=1e-5, err_msg=f"output {i}")
+        atol = max(1e-5, rtol * float(np.max(np.abs(full), initial=0.0)))
+        np.testing.assert_allclose(got, full, rtol=rtol, atol=atol, err_msg=f"output {i}")

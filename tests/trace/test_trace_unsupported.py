@@ -1,0 +1,79 @@
+"""What the tracer refuses, and bad input: clear errors naming the problem, never a KeyError."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+from crosscountry_gym import UnsupportedPrimitiveError as PublicError
+from crosscountry_gym.trace import UnsupportedPrimitiveError, make_graph, trace
+
+V = np.linspace(0.1, 0.9, 4, dtype=np.float32)
+
+REFUSED = {
+    "while": lambda x: lax.while_loop(lambda c: c[0] < 3.0, lambda c: c * 2.0, x),
+    "scan": lambda x: lax.scan(lambda c, a: (c + a, c), 0.0, x)[0],
+    "cond": lambda x: lax.cond(x[0] > 0, jnp.sin, jnp.cos, x),
+    "gather": lambda x: x[jnp.array([0, 2])],
+    "scatter-add": lambda x: x.at[jnp.array([0, 2])].add(1.0),
+    "cumsum": lambda x: jnp.cumsum(x),
+    "sort": lambda x: jnp.sort(x),
+    "debug_print": lambda x: (jax.debug.print("{}", x), x * 2)[1],
+}
+
+
+@pytest.mark.parametrize("prim", sorted(REFUSED))
+def test_refused_primitive_is_named_with_its_equation(prim):
+    with pytest.raises(UnsupportedPrimitiveError) as info:
+        make_graph(REFUSED[prim], V)
+    err = info.value
+    assert err.primitive is not None and prim.split("-")[0] in err.primitive
+    assert repr(err.primitive) in str(err) and "in equation:" in str(err)
+    assert err.eqn is not None and isinstance(err, ValueError)
+
+
+def test_public_name_is_the_same_class():
+    assert PublicError is UnsupportedPrimitiveError
+
+
+def test_rank3_is_refused():
+    with pytest.raises(UnsupportedPrimitiveError, match="rank-3"):
+        make_graph(jnp.sin, np.ones((2, 3, 4), np.float32))
+    with pytest.raises(UnsupportedPrimitiveError, match="rank-3") as info:
+        make_graph(lambda x: jnp.sin(x.reshape(2, 2, 1) * 2.0), V)
+    assert info.value.primitive is not None
+    # a one-element rank-3 array is (1, 1) and fine
+    make_graph(lambda x: jnp.sin(x.reshape(1, 1, 1)), np.ones(1, np.float32))
+
+
+def test_complex_is_refused():
+    with pytest.raises(UnsupportedPrimitiveError, match="complex"):
+        make_graph(lambda x: jnp.abs(x * (1 + 2j)), V)
+
+
+def test_unknown_primitive_without_rule():
+    with pytest.raises(UnsupportedPrimitiveError, match="no edge rule") as info:
+        make_graph(lambda x: lax.nextafter(x, x * 2), V)
+    assert info.value.primitive == "nextafter"
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="out of range"):
+        make_graph(jnp.sin, V, argnums=3)
+    with pytest.raises(ValueError, match="duplicate"):
+        make_graph(lambda a, b: a * b, V, V, argnums=(0, 0))
+    with pytest.raises(ValueError, match="ints"):
+        make_graph(jnp.sin, V, argnums="0")
+    with pytest.raises(ValueError, match="not a float"):
+        make_graph(lambda x, i: x[i] * 2.0, V, 1)
+    g = make_graph(lambda x, i: x[i] * 2.0, V, 1, argnums=0)  # fine when excluded
+    assert g.num_inputs == 1
+    with pytest.raises(ValueError, match="unknown rules"):
+        make_graph(jnp.sin, V, rules="paper")
+    with pytest.raises(ValueError, match="no equations"):
+        make_graph(lambda x: x, V)
+    with pytest.raises(ValueError, match="nothing to eliminate"):
+        trace(lambda x: (x, 1.0), V)
