@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             submit_submission(_sub(names[i % len(names)], 10_000 + i), root, skip_executor=True,
                               render=False)
         fill = time.perf_counter() - t0
+        store.render()
         n = len(store.entries())
         rows.append((f"fill: {args.entries} submits without rendering", fill / args.entries,
                      "per submission"))

@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     print(f"jax {jax.__version__}, python {platform.python_version()}, {platform.machine()}")
     print(f"median of {args.repeats} runs after one warm-up\n")
-    print(f"{'task':20s} {'vertices':>8s} {'make_jaxpr ms':>14s} {'make_graph ms':>14s} "
-          f"{'ratio':>6s}")
+    print(
+        f"{'task':20s} {'vertices':>8s} {'make_jaxpr ms':>14s} {'make_graph ms':>14s} {'ratio':>6s}"
+    )
     for name in args.tasks:
         f, xs = function(name), example_args(name)
         n = make_graph(f, *xs).num_vertices
@@ -57,8 +58,10 @@ def main(argv: list[str] | None = None) -> int:
             lambda f=f, xs=xs: jax.make_jaxpr(lambda *a: f(*a))(*xs), args.repeats
         )
         t_graph = _median_time(lambda f=f, xs=xs: make_graph(f, *xs), args.repeats)
-        print(f"{name:20s} {n:8d} {1e3 * t_jaxpr:14.1f} {1e3 * t_graph:14.1f} "
-              f"{t_graph / t_jaxpr:6.2f}")
+        print(
+            f"{name:20s} {n:8d} {1e3 * t_jaxpr:14.1f} {1e3 * t_graph:14.1f} "
+            f"{t_graph / t_jaxpr:6.2f}"
+        )
     return 0
 
 

@@ -211,7 +211,9 @@ def _binary_table(this: Shape2, out: Shape2, other: Shape2, *, fix_matrix_scalar
 _LINEAR_OPERANDS = {"add": (0, 1), "sub": (0, 1), "mul": (0, 1), "add_any": (0, 1), "div": (0,)}
 _BINARY_VARYING = frozenset({"div", "pow", "atan2", "max", "min", "rem"})
 BINARY = frozenset(_LINEAR_OPERANDS) | _BINARY_VARYING
-_PAPER_BINARY = frozenset({"add", "sub", "mul", "div", "pow", "atan2", "add_any", "eq", "max", "min"})
+_PAPER_BINARY = frozenset(
+    {"add", "sub", "mul", "div", "pow", "atan2", "add_any", "eq", "max", "min"}
+)
 
 
 def _binary(ri: RuleInput) -> list[list[EdgeSpec]]:
@@ -483,8 +485,19 @@ def _split(ri: RuleInput) -> list[list[EdgeSpec]]:
 # ---------------------------------------------------------------------------------------------
 
 INLINED = frozenset(
-    {"pjit", "jit", "closed_call", "core_call", "remat", "remat2", "checkpoint",
-     "custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr", "custom_lin"}
+    {
+        "pjit",
+        "jit",
+        "closed_call",
+        "core_call",
+        "remat",
+        "remat2",
+        "checkpoint",
+        "custom_jvp_call",
+        "custom_vjp_call",
+        "custom_vjp_call_jaxpr",
+        "custom_lin",
+    }
 )
 """Call-like primitives whose body the tracer inlines (section 8)."""
 
@@ -494,18 +507,52 @@ REFUSED: dict[str, str] = {
         "control flow cannot be a static elimination graph",
     ),
     **dict.fromkeys(
-        ["gather", "scatter", "scatter-add", "scatter_add", "scatter-mul", "scatter_mul",
-         "scatter-min", "scatter_min", "scatter-max", "scatter_max", "scatter_apply"],
+        [
+            "gather",
+            "scatter",
+            "scatter-add",
+            "scatter_add",
+            "scatter-mul",
+            "scatter_mul",
+            "scatter-min",
+            "scatter_min",
+            "scatter-max",
+            "scatter_max",
+            "scatter_apply",
+        ],
         "gather/scatter (data-dependent indexing) is not modelled",
     ),
     **dict.fromkeys(
-        ["cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "sort", "top_k",
-         "reduce_and", "reduce_or", "reduce_xor", "reduce_precision_p", "argsort"],
+        [
+            "cumsum",
+            "cumprod",
+            "cummax",
+            "cummin",
+            "cumlogsumexp",
+            "sort",
+            "top_k",
+            "reduce_and",
+            "reduce_or",
+            "reduce_xor",
+            "reduce_precision_p",
+            "argsort",
+        ],
         "this primitive has no index-tie type in the 22-code model",
     ),
     **dict.fromkeys(
-        ["conv_general_dilated", "fft", "cholesky", "triangular_solve", "lu", "qr", "eig",
-         "eigh", "svd", "custom_linear_solve", "linear_solve"],
+        [
+            "conv_general_dilated",
+            "fft",
+            "cholesky",
+            "triangular_solve",
+            "lu",
+            "qr",
+            "eig",
+            "eigh",
+            "svd",
+            "custom_linear_solve",
+            "linear_solve",
+        ],
         "linear-algebra / convolution primitives are not modelled",
     ),
     **dict.fromkeys(

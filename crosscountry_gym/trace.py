@@ -277,8 +277,9 @@ def _needs_flattening(jaxpr: Any, keep_custom_jvp: bool, copy_reused_outputs: bo
     if copy_reused_outputs:
         used = {v for eqn in jaxpr.eqns for v in eqn.invars if not isinstance(v, jcore.Literal)}
         inputs = set(jaxpr.invars) | set(jaxpr.constvars)
-        if any(v in used and v not in inputs for v in jaxpr.outvars
-               if not isinstance(v, jcore.Literal)):
+        if any(
+            v in used and v not in inputs for v in jaxpr.outvars if not isinstance(v, jcore.Literal)
+        ):
             return True
     return False
 
@@ -503,9 +504,7 @@ def trace(
                 merged[r] = (t, in2)
             for r, (t, in2) in merged.items():
                 records.append([r, vid, t, *o2, *in2])
-            vertices.append(
-                VertexEqn(vid, eqn, k, tuple(operands), tuple(out_shapes[k]), o2)
-            )
+            vertices.append(VertexEqn(vid, eqn, k, tuple(operands), tuple(out_shapes[k]), o2))
             labels.append(name)
             if not isinstance(outvar, jcore.DropVar):
                 row_of[outvar] = ni + vid

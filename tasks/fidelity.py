@@ -164,7 +164,10 @@ def _signatures(g: Graph, with_types: bool) -> list[tuple[int, int]]:
     fwd = [0] * (nv + 1)
     for v in order:
         items = sorted(
-            (_edge_key(e, with_types), ("in", e.source) if e.source <= ni else fwd[e.source - ni])
+            (
+                _edge_key(e, with_types),
+                hash(("in", e.source)) if e.source <= ni else fwd[e.source - ni],
+            )
             for e in preds[v]
         )
         fwd[v] = hash((v in outs, tuple(items)))

@@ -90,16 +90,16 @@ class AZConfig:
     defaults that differ (network width/depth, batch, updates per iteration, buffer) are sized for
     a shared 2-core CPU and documented in ``docs/rl.md``."""
 
-    num_envs: int = 32
+    num_envs: int = 16
     num_simulations: int = 50
     max_num_considered_actions: int = 5
     gumbel_scale: float = 1.0
-    value_scale: float = 0.01
-    maxvisit_init: float = 25.0
-    d_model: int = 64
+    value_scale: float = 0.1
+    maxvisit_init: float = 50.0
+    d_model: int = 32
     num_layers: int = 2
     num_heads: int = 4
-    ff_dim: int = 128
+    ff_dim: int = 64
     learning_rate: float = 1e-3
     decay_steps: int = 5000
     grad_clip: float = 0.5

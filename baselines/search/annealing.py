@@ -59,6 +59,7 @@ def anneal(
     window: int = 8,
     temperature: float = 0.1,
     max_moves: int | None = None,
+    stop_at: int | None = None,
     progress: Progress | None = None,
 ) -> SearchResult:
     """Simulated annealing; returns the best order found within ``seconds`` (or ``max_moves``).
@@ -77,6 +78,7 @@ def anneal(
             geometrically to 1/100 of that within each run).
         mean_dist: mean distance between the two positions of a move.
         window: width of the exact window-DP polish after each run (0 disables it).
+        stop_at: stop as soon as an order this cheap is found (e.g. a proven lower bound).
         progress: optional callback ``(best cost, fraction of budget)``.
     """
     t0 = time.perf_counter()
@@ -129,7 +131,7 @@ def anneal(
             if per_run is not None and run_moves >= per_run:
                 break
             if run_moves % 64 == 0:
-                if deadline.expired():
+                if deadline.expired() or (stop_at is not None and best <= stop_at):
                     break
                 frac = (
                     run_moves / per_run
@@ -155,13 +157,13 @@ def anneal(
                     best, best_order = inc.total, list(inc.order)
                     if progress:
                         progress(best, deadline.fraction())
-        if window >= 2 and not deadline.expired():
+        if window >= 2 and not deadline.expired() and (stop_at is None or best > stop_at):
             res = window_polish(graph, best_order, model, width=window, deadline=deadline)
             if res[1] < best:
                 best_order, best = list(res[0]), res[1]
                 if progress:
                     progress(best, deadline.fraction())
-        if deadline.expired():
+        if deadline.expired() or (stop_at is not None and best <= stop_at):
             break
     return finish(
         graph, best_order, model, "sa", t0, stats={"moves": moves, "accepted": accepted}

@@ -4,7 +4,8 @@
 method         what runs within ``seconds``
 =============  ==============================================================================
 markowitz      the paper's minimal Markowitz greedy order (instant; ``seconds`` unused)
-sa             :func:`~.annealing.anneal` (restarts from the cheapest greedy order)
+sa             :func:`~.annealing.anneal` (restarts from the greedy orders); stops early
+               if it reaches the min-cut lower bound (then the order is proven optimal)
 beam           :func:`~.beam.beam_search` with widths 8, 16, 32, ... while time remains
 dp             exact :func:`~.dp.subset_dp` if the graph is small enough, else repeated
                :func:`~.dp.window_polish` of the cheapest greedy order with growing windows
@@ -67,7 +68,8 @@ def solve(
 
         res = finish(graph, markowitz_order(graph), model, "markowitz", t0)
     elif method == "sa":
-        res = anneal(graph, model, seconds=seconds, seed=seed, progress=progress)
+        lb = lower_bound(graph, model)
+        res = anneal(graph, model, seconds=seconds, seed=seed, stop_at=lb, progress=progress)
     elif method == "beam":
         deadline = Deadline(seconds)
         res = None
@@ -97,7 +99,8 @@ def solve(
                     break
             res = finish(graph, order, model, "dp", t0, stats={"mode": "window", "width": width})
     else:  # bnb
-        inc = anneal(graph, model, seconds=seconds / 3, seed=seed, progress=progress)
+        inc = anneal(graph, model, seconds=seconds / 3, seed=seed, progress=progress,
+                     stop_at=lower_bound(graph, model))
         res = branch_and_bound(graph, model, initial_order=inc.order,
                                seconds=seconds - (time.perf_counter() - t0), progress=progress)
         res = replace(res, seconds=time.perf_counter() - t0)

@@ -339,5 +339,8 @@ def step(
     fresh = _new_episode(*_initial_core(key, params))
     done = terminated | truncated
     out = jax.tree.map(lambda a, b: jnp.where(done, a, b), fresh, new)
+    # materialise the state before the observation (XLA would otherwise fuse the step into the
+    # observation's per-byte loop and recompute it; see benchmarks/results/core_env.md)
+    out = jax.lax.optimization_barrier(out)
     info = dict(info, final_order=new.order)
     return observation(out, params), out, reward, terminated, truncated, info

@@ -67,6 +67,9 @@ def _step_batch(key, state, actions, params):
     out = jax.tree.map(
         lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, pre
     )
+    # Materialise the new states before the observation: otherwise XLA fuses the elimination
+    # and reset into the observation's per-byte loop and recomputes them (3x slower).
+    out, pre = jax.lax.optimization_barrier((out, pre))
     obs = jax.vmap(jax_env.observation, in_axes=(0, None))(out, params)
     info = _infos(out)
     info["step_cost"] = tinfo["step_cost"]

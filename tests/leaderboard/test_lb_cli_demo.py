@@ -36,8 +36,9 @@ def test_leaderboard_model_filter_and_help(run_cli, capsys):
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != ".submit.lock"}
+    """The store proper: entries and rendered files."""
+    files = [*sorted((root / "submissions").rglob("*")), root / "LEADERBOARD.md", root / "index.html"]
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files if p.is_file()}
 
 
 def test_demo_smoke(capsys):

@@ -50,9 +50,16 @@ CASES = {
         lambda x, y: x * y + jnp.sin(x),
         (1.0, 2.0),
         {},
-        [[1, 1, 1, 1, 1, 1, 1], [2, 1, 1, 1, 1, 1, 1], [1, 2, 1, 1, 1, 1, 1],
-         [3, 3, 1, 1, 1, 1, 1], [4, 3, 1, 1, 1, 1, 1]],
-        (3,), 3, 3,
+        [
+            [1, 1, 1, 1, 1, 1, 1],
+            [2, 1, 1, 1, 1, 1, 1],
+            [1, 2, 1, 1, 1, 1, 1],
+            [3, 3, 1, 1, 1, 1, 1],
+            [4, 3, 1, 1, 1, 1, 1],
+        ],
+        (3,),
+        3,
+        3,
     ),
     # exp x (v1, unary on a vector: 6); mul v1 2.0 (v2: column operand, literal scalar
     # partner, linear: K(1,3) = -2). Eliminating v1: 6 x -2 -> one varying class of size 3.
@@ -61,7 +68,9 @@ CASES = {
         (jnp.ones(3),),
         {},
         [[1, 1, 6, 3, 1, 3, 1], [2, 2, -2, 3, 1, 3, 1]],
-        (2,), 3, 3,
+        (2,),
+        3,
+        3,
     ),
     # mul A s (v1): A is a matrix with a scalar partner -> 10 (defect 1 fixed; the paper had
     # -8); s -> dense 1 with out (2,3), in (1,1). sin v1 (v2): 6.
@@ -71,7 +80,9 @@ CASES = {
         (jnp.ones((2, 3)), jnp.float32(1.0)),
         {},
         [[1, 1, 10, 2, 3, 2, 3], [2, 1, 1, 2, 3, 1, 1], [3, 2, 6, 2, 3, 2, 3]],
-        (2,), 12, 12,
+        (2,),
+        12,
+        12,
     ),
     # reduce_max axis 0 of a (3,4) matrix -> out (4,): D(1,4) = 4 (defect 2 fixed); then
     # reduce_max axis 1 -> out (3,): D(1,3) = 2. No intermediates.
@@ -80,7 +91,9 @@ CASES = {
         (jnp.ones((3, 4)),),
         {},
         [[1, 1, 4, 4, 1, 3, 4], [1, 2, 2, 3, 1, 3, 4]],
-        (1, 2), 0, 0,
+        (1, 2),
+        0,
+        0,
     ),
     # concatenate x(2,) y(3,) (v1): each operand 11 with ITS OWN shape (defect 3 fixed);
     # sin (v2): 6. Products through 11 cost 0.
@@ -89,7 +102,9 @@ CASES = {
         (jnp.ones(2), jnp.ones(3)),
         {},
         [[1, 1, 11, 5, 1, 2, 1], [2, 1, 11, 5, 1, 3, 1], [3, 2, 6, 5, 1, 5, 1]],
-        (2,), 0, 0,
+        (2,),
+        0,
+        0,
     ),
     # broadcast_in_dim (3,) -> (2,3), dims (1,): replication, K tie out-dim 2 <-> in-dim 1:
     # K(2,3) = -5 (defect 6 fixed; the paper's -7 was free). sin (v2): 6.
@@ -99,7 +114,9 @@ CASES = {
         (jnp.ones(3),),
         {},
         [[1, 1, -5, 2, 3, 3, 1], [2, 2, 6, 2, 3, 2, 3]],
-        (2,), 6, 6,
+        (2,),
+        6,
+        6,
     ),
     # broadcast a scalar to (4,): replication of a scalar, no tie -> dense 1 (out (4,1),
     # in (1,1)). sin: 6. fwd: 1 x 6 = 4*1*1*1 = 4.
@@ -108,7 +125,9 @@ CASES = {
         (1.0,),
         {},
         [[1, 1, 1, 4, 1, 1, 1], [2, 2, 6, 4, 1, 4, 1]],
-        (2,), 4, 4,
+        (2,),
+        4,
+        4,
     ),
     # nested jit inlined, closed-over array C3 is a constant (no vertex, no edge):
     # mul x C3 (v1: column partner is a (3,1) array -> 2); add v1 1.0 (v2: -2).
@@ -117,7 +136,9 @@ CASES = {
         (jnp.ones(3),),
         {},
         [[1, 1, 2, 3, 1, 3, 1], [2, 2, -2, 3, 1, 3, 1]],
-        (2,), 3, 3,
+        (2,),
+        3,
+        3,
     ),
     # custom_vjp body inlined: sin x (v1), mul v1 y (v2). Scalar: type 1.
     "custom_vjp": (
@@ -125,7 +146,9 @@ CASES = {
         (1.0, 2.0),
         {},
         [[1, 1, 1, 1, 1, 1, 1], [3, 2, 1, 1, 1, 1, 1], [2, 2, 1, 1, 1, 1, 1]],
-        (2,), 1, 1,
+        (2,),
+        1,
+        1,
     ),
     # relu = custom_jvp(max(x, 0.0)) inlined: max is not linear, so D(1,3) = 2, never K.
     "relu": (
@@ -133,7 +156,9 @@ CASES = {
         (jnp.ones(3),),
         {},
         [[1, 1, 2, 3, 1, 3, 1]],
-        (1,), 0, 0,
+        (1,),
+        0,
+        0,
     ),
     # an output also used later: sin (v1), mul v1 2.0 (v2), copy v1 (v3, the output).
     # fwd: v1 has P={x}, Q={v2, v3} -> 2.
@@ -142,7 +167,9 @@ CASES = {
         (1.0,),
         {},
         [[1, 1, 1, 1, 1, 1, 1], [2, 2, 1, 1, 1, 1, 1], [2, 3, -1, 1, 1, 1, 1]],
-        (2, 3), 1, 1,
+        (2, 3),
+        1,
+        1,
     ),
     # pytree argument {'b', 'w'} differentiated (rows 1 = b, 2 = w: sorted keys); x constant.
     # dot_general w x (v1: 1-D . 1-D -> 1); add v1 b (v2).
@@ -151,7 +178,9 @@ CASES = {
         ({"w": jnp.ones(3), "b": jnp.float32(1.0)}, jnp.ones(3)),
         {"argnums": 0},
         [[1, 2, 1, 1, 1, 1, 1], [2, 1, 1, 1, 1, 3, 1], [3, 2, 1, 1, 1, 1, 1]],
-        (2,), 3, 3,
+        (2,),
+        3,
+        3,
     ),
     # split (one equation, two outputs: vertices 1 and 2), mul v1 v2 (v3).
     # fwd: v1: 11 x 2 -> 0; v2 likewise -> 0.
@@ -159,9 +188,15 @@ CASES = {
         _split_mul,
         (jnp.ones(4),),
         {},
-        [[1, 1, 11, 2, 1, 4, 1], [1, 2, 11, 2, 1, 4, 1], [2, 3, 2, 2, 1, 2, 1],
-         [3, 3, 2, 2, 1, 2, 1]],
-        (3,), 0, 0,
+        [
+            [1, 1, 11, 2, 1, 4, 1],
+            [1, 2, 11, 2, 1, 4, 1],
+            [2, 3, 2, 2, 1, 2, 1],
+            [3, 3, 2, 2, 1, 2, 1],
+        ],
+        (3,),
+        0,
+        0,
     ),
     # where: gt (v1, comparison: no edge, vertex kept), select_n v1 y x (v2): the predicate
     # gets no edge, the cases are varying masks: 2.
@@ -170,7 +205,9 @@ CASES = {
         (jnp.ones(3), jnp.ones(3)),
         {},
         [[1, 2, 2, 3, 1, 3, 1], [2, 2, 2, 3, 1, 3, 1]],
-        (2,), 0, 0,
+        (2,),
+        0,
+        0,
     ),
     # matrix-vector product then sum: dot_general (v1: lhs K(1,3) = -2, rhs dense 1),
     # reduce_sum (v2: vector to scalar: 1).
@@ -182,7 +219,9 @@ CASES = {
         (jnp.ones((2, 3)), jnp.ones(3)),
         {},
         [[1, 1, -2, 2, 1, 2, 3], [2, 1, 1, 2, 1, 3, 1], [3, 2, 1, 1, 1, 2, 1]],
-        (2,), 12, 12,
+        (2,),
+        12,
+        12,
     ),
 }
 
@@ -213,7 +252,9 @@ def test_hand_graph_oracles(name):
 def test_vertex_numbering_and_labels():
     t = trace(_split_mul, jnp.ones(4))
     assert [(v.vertex, v.primitive, v.outvar_index) for v in t.vertices] == [
-        (1, "split", 0), (2, "split", 1), (3, "mul", 0)
+        (1, "split", 0),
+        (2, "split", 1),
+        (3, "mul", 0),
     ]
     assert t.graph.vertex_labels == ("split", "split", "mul")
     assert t.eqns == tuple(t.closed_jaxpr.jaxpr.eqns)

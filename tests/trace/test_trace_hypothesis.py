@@ -47,12 +47,35 @@ def _same_or_scalar(x, y):
     return jnp.sum(y)
 
 
-UNARY = [jnp.sin, jnp.cos, jnp.tanh, jnp.exp2, jax.nn.sigmoid, jax.scipy.special.erf,
-         jnp.abs, jnp.negative, jnp.square, lambda x: x**3, lambda x: jnp.sqrt(x * x + 1.0),
-         lambda x: jnp.log1p(x * x), jax.nn.relu, lambda x: jax.lax.stop_gradient(x) * x,
-         jnp.sign, jnp.floor, _cvjp]
-BINARY = [jnp.add, jnp.subtract, jnp.multiply, lambda x, y: x / (1.0 + y * y), jnp.maximum,
-          jnp.minimum, jnp.arctan2, lambda x, y: jnp.abs(x) ** (y * 0.1 + 1.0)]
+UNARY = [
+    jnp.sin,
+    jnp.cos,
+    jnp.tanh,
+    jnp.exp2,
+    jax.nn.sigmoid,
+    jax.scipy.special.erf,
+    jnp.abs,
+    jnp.negative,
+    jnp.square,
+    lambda x: x**3,
+    lambda x: jnp.sqrt(x * x + 1.0),
+    lambda x: jnp.log1p(x * x),
+    jax.nn.relu,
+    lambda x: jax.lax.stop_gradient(x) * x,
+    jnp.sign,
+    jnp.floor,
+    _cvjp,
+]
+BINARY = [
+    jnp.add,
+    jnp.subtract,
+    jnp.multiply,
+    lambda x, y: x / (1.0 + y * y),
+    jnp.maximum,
+    jnp.minimum,
+    jnp.arctan2,
+    lambda x, y: jnp.abs(x) ** (y * 0.1 + 1.0),
+]
 
 
 def _apply(op, a, b, pool):
@@ -102,10 +125,14 @@ def make_program(ops):
     return f
 
 
-ARGS = (np.float32(0.7), np.array([0.3, 1.1, 0.6], np.float32),
-        np.array([[0.4, 0.9, 1.3], [0.2, 0.5, 0.8]], np.float32))
+ARGS = (
+    np.float32(0.7),
+    np.array([0.3, 1.1, 0.6], np.float32),
+    np.array([[0.4, 0.9, 1.3], [0.2, 0.5, 0.8]], np.float32),
+)
 programs = st.lists(
-    st.tuples(st.integers(0, 199), st.integers(0, 50), st.integers(0, 50)), min_size=1,
+    st.tuples(st.integers(0, 199), st.integers(0, 50), st.integers(0, 50)),
+    min_size=1,
     max_size=7,
 )
 _SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

@@ -32,8 +32,13 @@ def M(m=2, n=3, lo=0.3, hi=0.9):
 
 
 # --- unary: scalar -> 1; vector / matrix -> 6 ----------------------------------------------------
-_DOMAIN = {"acosh": (1.2, 1.9), "atanh": (-0.5, 0.5), "erf_inv": (-0.5, 0.5), "lgamma": (0.5, 2),
-           "digamma": (0.5, 2.0)}
+_DOMAIN = {
+    "acosh": (1.2, 1.9),
+    "atanh": (-0.5, 0.5),
+    "erf_inv": (-0.5, 0.5),
+    "lgamma": (0.5, 2),
+    "digamma": (0.5, 2.0),
+}
 _UNARY_FN = {
     "integer_pow": lambda x: lax.integer_pow(x, 3),
     "square": lax.square,
@@ -113,18 +118,27 @@ def test_binary_paper_typing_differs_where_section7_says():
     # defect 1: matrix (.) scalar was -8 in the paper (10 in the exact rules)
     assert [e.type for e in trace(lax.mul, M(), S, rules="alphagrad").graph.edges] == [-8, 1]
     # the paper ignores the derivative's value: max(x, literal) got the K type -2
-    assert [e.type for e in trace(lambda x: jnp.maximum(x, 0.5), V(), rules="alphagrad")
-            .graph.edges] == [-2]
+    assert [
+        e.type for e in trace(lambda x: jnp.maximum(x, 0.5), V(), rules="alphagrad").graph.edges
+    ] == [-2]
 
 
 # --- zero derivative: the vertex stays, no in-edge ----------------------------------------------
 _ZERO_FN = {
-    "sign": lax.sign, "floor": lax.floor, "ceil": lax.ceil, "round": lax.round,
-    "is_finite": lax.is_finite, "stop_gradient": lax.stop_gradient,
-    "eq": lambda x: lax.eq(x, x * 0.5), "ne": lambda x: lax.ne(x, x * 0.5),
-    "lt": lambda x: lax.lt(x, 0.5), "le": lambda x: lax.le(x, 0.5),
-    "gt": lambda x: lax.gt(x, 0.5), "ge": lambda x: lax.ge(x, 0.5),
-    "argmax": lambda x: jnp.argmax(x), "argmin": lambda x: jnp.argmin(x),
+    "sign": lax.sign,
+    "floor": lax.floor,
+    "ceil": lax.ceil,
+    "round": lax.round,
+    "is_finite": lax.is_finite,
+    "stop_gradient": lax.stop_gradient,
+    "eq": lambda x: lax.eq(x, x * 0.5),
+    "ne": lambda x: lax.ne(x, x * 0.5),
+    "lt": lambda x: lax.lt(x, 0.5),
+    "le": lambda x: lax.le(x, 0.5),
+    "gt": lambda x: lax.gt(x, 0.5),
+    "ge": lambda x: lax.ge(x, 0.5),
+    "argmax": lambda x: jnp.argmax(x),
+    "argmin": lambda x: jnp.argmin(x),
     "iota": lambda x: lax.iota(jnp.float32, 3) * x,
 }
 
@@ -188,8 +202,12 @@ def test_convert_int_float_has_no_edge():
 # --- reductions --------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name,fn",
-    [("reduce_sum", jnp.sum), ("reduce_max", jnp.max), ("reduce_min", jnp.min),
-     ("reduce_prod", jnp.prod)],
+    [
+        ("reduce_sum", jnp.sum),
+        ("reduce_max", jnp.max),
+        ("reduce_min", jnp.min),
+        ("reduce_prod", jnp.prod),
+    ],
 )
 def test_reductions(name, fn):
     kt = {"reduce_sum": "K"}.get(name, "D")
@@ -201,7 +219,10 @@ def test_reductions(name, fn):
         (M(), 1, -2 if kt == "K" else 2, -2 if kt == "K" else 2),
     ]
     for arg, axis, exact, paper in cases:
-        f = (lambda x, a=axis: fn(x, axis=a))
+
+        def f(x, a=axis):
+            return fn(x, axis=a)
+
         t = trace(f, arg)
         assert t.graph.vertex_labels == (name,)
         assert [e.type for e in t.graph.edges] == [exact], (name, axis)
@@ -217,18 +238,42 @@ _DOT_CASES = {
     "matvec": (jnp.dot, (M(), V()), (-2, 1), (-2, 1)),
     "vecmat": (jnp.dot, (V(2), M()), (1, -4), (-4, -3)),
     "matmat": (jnp.dot, (M(), M(3, 4)), (-2, -3), (-2, -3)),
-    "mat_matT": (lambda a, b: lax.dot_general(a, b, (((1,), (1,)), ((), ()))),
-                 (M(), M(4, 3)), (-2, -5), (-2, -5)),
-    "matT_mat": (lambda a, b: lax.dot_general(a, b, (((0,), (0,)), ((), ()))),
-                 (M(3, 2), M(3, 4)), (-4, -3), (-4, -3)),
-    "matT_matT": (lambda a, b: lax.dot_general(a, b, (((0,), (1,)), ((), ()))),
-                  (M(3, 2), M(4, 3)), (-4, -5), (-4, -5)),
-    "outer": (lambda a, b: lax.dot_general(a, b, (((), ()), ((), ()))),
-              (V(3), V(4)), (-2, -5), (1, 1)),
-    "batched_rowdot": (lambda a, b: lax.dot_general(a, b, (((1,), (1,)), ((0,), (0,)))),
-                       (M(), M()), (2, 2), (-2, -5)),
-    "matTvec": (lambda a, b: lax.dot_general(a, b, (((0,), (0,)), ((), ()))),
-                (M(3, 2), V(3)), (-4, 1), (-2, 1)),
+    "mat_matT": (
+        lambda a, b: lax.dot_general(a, b, (((1,), (1,)), ((), ()))),
+        (M(), M(4, 3)),
+        (-2, -5),
+        (-2, -5),
+    ),
+    "matT_mat": (
+        lambda a, b: lax.dot_general(a, b, (((0,), (0,)), ((), ()))),
+        (M(3, 2), M(3, 4)),
+        (-4, -3),
+        (-4, -3),
+    ),
+    "matT_matT": (
+        lambda a, b: lax.dot_general(a, b, (((0,), (1,)), ((), ()))),
+        (M(3, 2), M(4, 3)),
+        (-4, -5),
+        (-4, -5),
+    ),
+    "outer": (
+        lambda a, b: lax.dot_general(a, b, (((), ()), ((), ()))),
+        (V(3), V(4)),
+        (-2, -5),
+        (1, 1),
+    ),
+    "batched_rowdot": (
+        lambda a, b: lax.dot_general(a, b, (((1,), (1,)), ((0,), (0,)))),
+        (M(), M()),
+        (2, 2),
+        (-2, -5),
+    ),
+    "matTvec": (
+        lambda a, b: lax.dot_general(a, b, (((0,), (0,)), ((), ()))),
+        (M(3, 2), V(3)),
+        (-4, 1),
+        (-2, 1),
+    ),
 }
 
 
@@ -250,9 +295,7 @@ def test_transpose():
     check_trace_honest(trace(lambda a: a.T, M()), (M(),))
     # paper: by 2-D input shape (1,1) -> 1, (n,1) -> -4, (1,n) -> -5, matrix -> -7
     for arg, want in [(M(1, 1), 1), (M(3, 1), -4), (M(1, 3), -5), (M(), -7)]:
-        assert [e.type for e in trace(lambda a: a.T, arg, rules="alphagrad").graph.edges] == [
-            want
-        ]
+        assert [e.type for e in trace(lambda a: a.T, arg, rules="alphagrad").graph.edges] == [want]
         assert [e.type for e in trace(lambda a: a.T, arg).graph.edges] == [-7]
 
 
@@ -320,7 +363,10 @@ def test_dynamic_slice_and_update():
     check_trace_honest(t, (V(4), 1))
     t = trace(lambda x, u: lax.dynamic_update_slice(x, u, (1,)), V(4), V(2))
     assert t.graph.vertex_labels == ("dynamic_update_slice",)
-    assert sorted(e.record for e in t.graph.edges) == [[1, 1, 11, 4, 1, 4, 1], [2, 1, 11, 4, 1, 2, 1]]
+    assert sorted(e.record for e in t.graph.edges) == [
+        [1, 1, 11, 4, 1, 4, 1],
+        [2, 1, 11, 4, 1, 2, 1],
+    ]
     check_trace_honest(t, (V(4), V(2)))
 
 
@@ -328,7 +374,10 @@ def test_concatenate_own_shapes():
     args = (V(2), V(3), V(1))
     t = trace(lambda a, b, c: jnp.concatenate([a, b, c]), *args)
     assert sorted(e.record for e in t.graph.edges) == [
-        [1, 1, 11, 6, 1, 2, 1], [2, 1, 11, 6, 1, 3, 1], [3, 1, 11, 6, 1, 1, 1]]
+        [1, 1, 11, 6, 1, 2, 1],
+        [2, 1, 11, 6, 1, 3, 1],
+        [3, 1, 11, 6, 1, 1, 1],
+    ]
     check_trace_honest(t, args)
     # defect 3 reproduced in paper mode: every record carries the first operand's shape
     g = trace(lambda a, b, c: jnp.concatenate([a, b, c]), *args, rules="alphagrad").graph
@@ -337,7 +386,10 @@ def test_concatenate_own_shapes():
 
 def test_pad_rev_split():
     t = trace(lambda x, p: lax.pad(x, p, [(1, 2, 0)]), V(), S)
-    assert sorted(e.record for e in t.graph.edges) == [[1, 1, 11, 6, 1, 3, 1], [2, 1, 11, 6, 1, 1, 1]]
+    assert sorted(e.record for e in t.graph.edges) == [
+        [1, 1, 11, 6, 1, 3, 1],
+        [2, 1, 11, 6, 1, 1, 1],
+    ]
     check_trace_honest(t, (V(), S))
     t = trace(lambda x: lax.rev(x, (0,)), V())
     assert [e.type for e in t.graph.edges] == [11]
@@ -357,15 +409,54 @@ def test_custom_jvp_paper_mode_is_one_unary_vertex():
 
 def test_every_registered_rule_is_tested():
     tested = (
-        set(UNARY) | set(_LINEAR) | set(_VARYING) | {"div"} | set(_ZERO_FN)
-        | {"select_n", "clamp", "convert_element_type", "copy", "copy_p", "reduce_precision",
-           "reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "dot_general", "transpose",
-           "broadcast_in_dim", "squeeze", "reshape", "slice", "dynamic_slice",
-           "dynamic_update_slice", "concatenate", "pad", "rev", "split", "custom_jvp_call"}
+        set(UNARY)
+        | set(_LINEAR)
+        | set(_VARYING)
+        | {"div"}
+        | set(_ZERO_FN)
+        | {
+            "select_n",
+            "clamp",
+            "convert_element_type",
+            "copy",
+            "copy_p",
+            "reduce_precision",
+            "reduce_sum",
+            "reduce_max",
+            "reduce_min",
+            "reduce_prod",
+            "dot_general",
+            "transpose",
+            "broadcast_in_dim",
+            "squeeze",
+            "reshape",
+            "slice",
+            "dynamic_slice",
+            "dynamic_update_slice",
+            "concatenate",
+            "pad",
+            "rev",
+            "split",
+            "custom_jvp_call",
+        }
     )
     untested = set(RULES) - tested
     # add_any (only produced by autodiff), expand_dims (no lax primitive in jax 0.10), the
     # zero-derivative integer primitives and random_* have no float-path test here
-    assert untested <= {"add_any", "expand_dims", "and", "or", "not", "xor", "shift_left",
-                        "shift_right_logical", "shift_right_arithmetic", "population_count",
-                        "clz", "random_bits", "random_seed", "random_wrap", "random_unwrap"}
+    assert untested <= {
+        "add_any",
+        "expand_dims",
+        "and",
+        "or",
+        "not",
+        "xor",
+        "shift_left",
+        "shift_right_logical",
+        "shift_right_arithmetic",
+        "population_count",
+        "clz",
+        "random_bits",
+        "random_seed",
+        "random_wrap",
+        "random_unwrap",
+    }

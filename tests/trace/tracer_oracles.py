@@ -121,11 +121,12 @@ def check_edge_honest(code: int, J: np.ndarray, where: str = "") -> None:
                 assert abs(J[idx]) < 1e-6, f"{where}: type {code} claims {tie} but J{idx}={J[idx]}"
         if tie.kind == "K":
             # constant along the diagonal: J with idx_a = idx_b = i is independent of i
-            diag = np.stack(
-                [np.take(np.take(J, i, axis=b), i, axis=a) for i in range(na)], axis=0
-            )
+            diag = np.stack([np.take(np.take(J, i, axis=b), i, axis=a) for i in range(na)], axis=0)
             np.testing.assert_allclose(
-                diag, np.broadcast_to(diag[:1], diag.shape), rtol=1e-5, atol=1e-6,
+                diag,
+                np.broadcast_to(diag[:1], diag.shape),
+                rtol=1e-5,
+                atol=1e-6,
                 err_msg=f"{where}: type {code} claims constant {tie} but it varies",
             )
 
@@ -139,7 +140,9 @@ def check_trace_honest(t: Trace, args: tuple[Any, ...]) -> int:
         assert J.shape == (*e.out_shape, *e.in_shape), (
             f"edge {e.record}: record shapes vs true partial {J.shape}"
         )
-        check_edge_honest(e.type, J, where=f"edge {e.record} ({t.vertices[e.target - 1].primitive})")
+        check_edge_honest(
+            e.type, J, where=f"edge {e.record} ({t.vertices[e.target - 1].primitive})"
+        )
         n += 1
     return n
 

@@ -1,0 +1,121 @@
+"""``crosscountry-gym train {ppo,alphazero}``: train an RL baseline on a task within a budget.
+
+Writes into ``--out`` (default ``runs/<agent>_<task>_s<seed>``): ``metrics.csv``,
+``learning_curve.png``, ``best_order.json`` (leaderboard-ready, track "learned") and
+``checkpoint/``; ``--resume`` continues that checkpoint until the total run time reaches
+``--budget``. Heavy imports (torch, JAX agents) happen only when the command runs, so
+``crosscountry-gym --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+AGENTS = ("ppo", "alphazero")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        val = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not val > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return val
+
+
+def _positive_int(text: str) -> int:
+    try:
+        val = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if val < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return val
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train an RL baseline (MaskablePPO or AlphaZero) on a task",
+        description="Train MaskablePPO (sb3-contrib) or AlphaZero (mctx) on a task for a "
+        "wall-time budget; writes metrics.csv, learning_curve.png, best_order.json and a "
+        "resumable checkpoint.",
+    )
+    p.add_argument("agent", choices=AGENTS, help="which agent to train")
+    p.add_argument("--task", required=True, help="task name (see `crosscountry-gym tasks`)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--budget", type=_positive_float, required=True, metavar="MINUTES",
+                   help="total wall-time budget of the run in minutes (resumes included)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="run directory (default runs/<agent>_<task>_s<seed>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the checkpoint in --out until the budget is used")
+    p.add_argument("--cost-model", choices=("exact", "alphagrad"), default="exact",
+                   help="cost model of the rewards and the reported cost (default exact)")
+    p.add_argument("--num-envs", type=_positive_int, default=None,
+                   help="parallel episodes per iteration (default: ppo 8, alphazero 16)")
+    p.add_argument("--simulations", type=_positive_int, default=None,
+                   help="alphazero: MCTS simulations per move (default 50)")
+    p.add_argument("--checkpoint-every", type=_positive_float, default=2.0, metavar="MINUTES",
+                   help="checkpoint interval (default 2 minutes)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from crosscountry_gym import tasks
+
+    if args.task not in tasks.names():
+        raise ValueError(f"unknown task {args.task!r}; choose one of {', '.join(tasks.names())}")
+    if args.simulations is not None and args.agent != "alphazero":
+        raise ValueError("--simulations applies to alphazero only")
+    out = args.out or f"runs/{args.agent}_{args.task}_s{args.seed}"
+    budget_s = args.budget * 60.0
+    overrides: dict[str, Any] = {}
+    if args.num_envs is not None:
+        overrides["num_envs"] = args.num_envs
+    if args.agent == "alphazero":
+        from crosscountry_gym.baselines.rl import alphazero as agent
+
+        if args.simulations is not None:
+            overrides["num_simulations"] = args.simulations
+        config = agent.AZConfig(**overrides)
+    else:
+        from crosscountry_gym.baselines.rl import sb3_agent as agent
+
+        config = agent.PPOConfig(**overrides)
+
+    bar = None if args.no_progress else _progress_bar(budget_s, args.agent, args.task)
+
+    def on_log(rec, row) -> None:
+        if bar is None:
+            return
+        bar.n = min(rec.elapsed_s, budget_s)
+        bar.set_postfix(best=rec.best_cost, eps=f"{row['episodes_per_s']:.2f}/s",
+                        steps=rec.env_steps, refresh=False)
+        bar.refresh()
+
+    try:
+        result = agent.train(
+            args.task, seed=args.seed, budget_s=budget_s, out_dir=out, resume=args.resume,
+            config=config, cost_model=args.cost_model,
+            checkpoint_every_s=args.checkpoint_every * 60.0, on_log=on_log,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = {k: v for k, v in result.as_dict().items() if k != "best_order"}
+    print(json.dumps(summary, indent=1), file=sys.stdout)
+    return 0
+
+
+def _progress_bar(total_s: float, agent: str, task: str):
+    from tqdm import tqdm
+
+    return tqdm(total=round(total_s), desc=f"{agent} {task}", unit="s",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
+                "[{elapsed}<{remaining}{postfix}]")
