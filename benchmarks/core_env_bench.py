@@ -122,7 +122,8 @@ def main() -> None:
             logits = jnp.where(jax.vmap(E.action_mask)(states), 0.0, -jnp.inf)
             if consume_obs:  # make the observation live: a policy that reads it
                 obs = jax.vmap(E.observation, in_axes=(0, None))(states, params)
-                feat = jnp.sum(obs["edge_types"], axis=1, dtype=jnp.int32)  # [n, V]
+                obs = jax.lax.optimization_barrier(obs)  # materialise it, as a network would
+                feat = jnp.sum(obs["edge_types"] != 0, axis=1, dtype=jnp.int32)  # in-degrees
                 logits = logits + 1e-6 * feat
             a = jax.random.categorical(k_act, logits)
             _, states, r, *_ = jax.vmap(E.step, in_axes=(0, 0, 0, None))(
@@ -136,8 +137,8 @@ def main() -> None:
         return acc
 
     n_steps = 2 * steps
+    key = jax.random.key(0)
     for consume in (False, True):
-        key = jax.random.key(0)
         t = best_of(lambda c=consume: jax.block_until_ready(rollout(key, c, n_steps)), reps)
         label = "policy reads full obs" if consume else "policy reads action mask"
         rows.append((f"jitted lax.scan rollout, {n} envs ({label})",

@@ -129,8 +129,9 @@ def submit_results(results: list[TaskResult], root: Path, model: str, seconds: f
         try:
             entry, _ = submit_submission(sub, root, skip_executor=skip_executor, render=False)
             ex = entry.executor
+            detail = ex["detail"] if len(ex["detail"]) <= 70 else ex["detail"][:69] + "…"
             r.outcome = f"added; executor {ex['status']}" + (
-                "" if ex["status"] == "passed" else f" ({ex['detail']})"
+                "" if ex["status"] == "passed" else f" ({detail})"
             )
         except StoreError as err:
             if not str(err).startswith("duplicate"):

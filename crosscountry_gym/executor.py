@@ -43,7 +43,7 @@ from .compact import CompactEdge, IndexMap, astype, product, reshape, to_dense
 from .compact import merge as merge_edges
 from .cost import InvalidOrderError, cost, validate_order
 from .graph import Graph
-from .partials import bind_eqn, edge_partial
+from .partials import bind_eqn, edge_partial, needed_operands
 
 __all__ = [
     "jacobian",
@@ -165,7 +165,8 @@ class _Prepared:
     jac_treedef: Any
     jac_leaves: list[jax.ShapeDtypeStruct]
     diff_leaves: list[tuple[int, int]]  # (flat leaf index, row) in jacrev's inner order
-    in_shapes: dict[int, tuple[int, ...]]  # row -> true shape of the input leaf
+    edge_jobs: list  # see _plan_partials
+    needed_eqns: set[int]
 
 
 def _prepare(f: Callable, args: tuple, argnums: int | Sequence[int], order: OrderSpec) -> _Prepared:
@@ -188,15 +189,13 @@ def _prepare(f: Callable, args: tuple, argnums: int | Sequence[int], order: Orde
         n = len(jax.tree_util.tree_leaves(args[a]))
         for i in range(starts[a], starts[a] + n):
             diff.append((i, tr.input_rows[i]))
-    in_shapes = {tr.input_rows[i]: tuple(jax.typeof(x).shape)
-                 for i, x in enumerate(jax.tree_util.tree_leaves(args))
-                 if tr.input_rows[i] is not None}
     n_out = len(tr.output_vars)
     if len(leaves) != n_out * len(diff):
         raise RuntimeError(
             f"internal: jax.jacrev has {len(leaves)} blocks, expected {n_out} x {len(diff)}"
         )
-    return _Prepared(tr, ordered, edge_of, treedef, leaves, diff, in_shapes)
+    jobs, needed_eqns = _plan_partials(tr, edge_of)
+    return _Prepared(tr, ordered, edge_of, treedef, leaves, diff, jobs, needed_eqns)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,32 +208,56 @@ def _read(env: dict, v: Any) -> Any:
 
 
 def _partials(prep: _Prepared, flat_args: Sequence[Any]) -> dict[tuple[int, int], CompactEdge]:
-    """Evaluate the primal and every edge's compact partial; keyed (source row, vertex)."""
+    """Evaluate the needed primal values and every edge's compact partial.
+
+    Keyed (source row, target vertex). Only equations whose values some partial reads are
+    evaluated (``prep.needed_eqns``), so a jitted program holds no unused primal work.
+    """
     tr = prep.trace
     env: dict[Any, Any] = dict(tr.const_env)
     for v, x in zip(tr.all_input_vars, flat_args, strict=True):
         env[v] = x
+    for k, eqn in enumerate(tr.eqns):
+        if k in prep.needed_eqns:
+            outs = bind_eqn(eqn, [_read(env, v) for v in eqn.invars])
+            for v, val in zip(eqn.outvars, outs, strict=True):
+                if not isinstance(v, jcore.DropVar):
+                    env[v] = val
     edges: dict[tuple[int, int], CompactEdge] = {}
-    by_eqn: dict[int, list[Any]] = {}
-    for vx in tr.vertices:
-        by_eqn.setdefault(id(vx.eqn), []).append(vx)
-    for eqn in tr.eqns:
-        invals = [_read(env, v) for v in eqn.invars]
-        outs = bind_eqn(eqn, invals)
-        for v, val in zip(eqn.outvars, outs, strict=True):
-            if not isinstance(v, jcore.DropVar):
-                env[v] = val
-        for vx in by_eqn.get(id(eqn), ()):
-            slots: dict[int, list[int]] = {}
-            for j, op in enumerate(vx.operands):
-                if op.row is not None:
-                    slots.setdefault(op.row, []).append(j)
-            for row, js in slots.items():
-                e = prep.edge_of[(row, vx.vertex)]
-                edges[(row, vx.vertex)] = edge_partial(
-                    eqn, invals, js, vx.outvar_index, e.type, e.out_shape, e.in_shape
-                )
+    for vx, row, js, e, needed in prep.edge_jobs:
+        eqn = vx.eqn
+        invals = [_read(env, v) if i in needed else None for i, v in enumerate(eqn.invars)]
+        edges[(row, vx.vertex)] = edge_partial(
+            eqn, invals, js, vx.outvar_index, e.type, e.out_shape, e.in_shape
+        )
     return edges
+
+
+def _plan_partials(tr: Any, edge_of: dict) -> tuple[list, set[int]]:
+    """Per edge: (vertex, source row, operand slots, graph edge, operands whose values are read);
+    and the indices of the equations that must be evaluated to provide those values."""
+    jobs = []
+    needed_vars: set[Any] = set()
+    for vx in tr.vertices:
+        slots: dict[int, list[int]] = {}
+        for j, op in enumerate(vx.operands):
+            if op.row is not None:
+                slots.setdefault(op.row, []).append(j)
+        for row, js in slots.items():
+            e = edge_of[(row, vx.vertex)]
+            needed = needed_operands(vx.eqn, js, e.type)
+            jobs.append((vx, row, tuple(js), e, needed))
+            for i in needed:
+                v = vx.eqn.invars[i]
+                if not isinstance(v, jcore.Literal):
+                    needed_vars.add(v)
+    needed_eqns: set[int] = set()
+    for k in range(len(tr.eqns) - 1, -1, -1):
+        eqn = tr.eqns[k]
+        if any(v in needed_vars for v in eqn.outvars if not isinstance(v, jcore.DropVar)):
+            needed_eqns.add(k)
+            needed_vars.update(v for v in eqn.invars if not isinstance(v, jcore.Literal))
+    return jobs, needed_eqns
 
 
 def _eliminate(

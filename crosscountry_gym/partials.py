@@ -46,7 +46,7 @@ from .compact import (
 )
 from .sparsity import UNDEFINED, Tie, code_of, sparsity_of
 
-__all__ = ["bind_eqn", "edge_partial", "dot_general_compact"]
+__all__ = ["bind_eqn", "edge_partial", "needed_operands"]
 
 Array = Any
 
@@ -62,8 +62,30 @@ def bind_eqn(eqn: Any, invals: Sequence[Any]) -> list[Any]:
     return list(out) if prim.multiple_results else [out]
 
 
-def _is_float(x: Any) -> bool:
-    return jnp.issubdtype(jnp.result_type(x), jnp.floating)
+def _shape(eqn: Any, i: int) -> tuple[int, ...]:
+    return tuple(eqn.invars[i].aval.shape)
+
+
+def _float_operand(eqn: Any, i: int) -> bool:
+    return bool(jnp.issubdtype(eqn.invars[i].aval.dtype, jnp.floating))
+
+
+def needed_operands(eqn: Any, slots: Sequence[int], code: int) -> set[int]:
+    """Operand positions whose primal values :func:`edge_partial` reads (others: shapes only).
+
+    Structural edges need nothing, index maps only integer (index) operands, dot_general only
+    the other operand; other valued partials linearize the whole equation.
+    """
+    if code in (-1, -6, -7):
+        return set()
+    n = len(eqn.invars)
+    if code == UNDEFINED:
+        return {i for i in range(n) if not _float_operand(eqn, i)}
+    if eqn.primitive.name == "dot_general" and all(
+        _dot_plan(eqn, j, code) is not None for j in slots
+    ):
+        return {1 - j for j in slots}
+    return set(range(n))
 
 
 def edge_partial(
@@ -79,6 +101,7 @@ def edge_partial(
 
     ``slots`` lists every operand position holding this source variable (``mul x x``: two), and
     the partial is the sum over them. ``code``, ``out2`` and ``in2`` are the edge's record.
+    Only the operands named by :func:`needed_operands` must hold values in ``invals``.
     """
     if code in (-1, -6, -7):
         return CompactEdge(code, out2, in2)
@@ -87,16 +110,15 @@ def edge_partial(
     if not is_valued(code):
         raise ExecutorAlgebraError(f"edge type {code} cannot be evaluated")
     if eqn.primitive.name == "dot_general":
-        vals = None
-        for j in slots:
-            v = dot_general_compact(eqn, invals, j, code, out2, in2)
-            if v is None:
-                vals = None
-                break
-            vals = v if vals is None else vals + v
-        if vals is not None:
+        plans = [_dot_plan(eqn, j, code) for j in slots]
+        if all(p is not None for p in plans):
+            vals = None
+            for j, plan in zip(slots, plans, strict=True):
+                v = _dot_apply(invals[1 - j], plan, layout_shape(code, out2, in2))
+                vals = v if vals is None else vals + v
             return CompactEdge(code, out2, in2, values=vals)
-    return CompactEdge(code, out2, in2, values=_seeded(eqn, invals, slots, outvar_index, code, out2, in2))
+    values = _seeded(eqn, invals, slots, outvar_index, code, out2, in2)
+    return CompactEdge(code, out2, in2, values=values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,18 +127,18 @@ def edge_partial(
 
 
 def _index_map(eqn: Any, invals: Sequence[Any], slots: Sequence[int], k: int) -> IndexMap:
-    x = invals[slots[0]]
-    n_in = int(np.prod(np.shape(x), dtype=np.int64))
-    n_out = int(np.prod(eqn.outvars[k].aval.shape, dtype=np.int64))
+    shape_x = _shape(eqn, slots[0])
+    n_in = prod(shape_x)
+    n_out = prod(eqn.outvars[k].aval.shape)
     terms = []
     for j in slots:
         with jax.ensure_compile_time_eval():
             vals = []
             for i, v in enumerate(invals):
                 if i == j:
-                    vals.append(np.arange(n_in, dtype=np.int32).reshape(np.shape(x)))
-                elif _is_float(v):
-                    vals.append(np.full(np.shape(v), -1, np.int32))
+                    vals.append(np.arange(n_in, dtype=np.int32).reshape(shape_x))
+                elif _float_operand(eqn, i):
+                    vals.append(np.full(_shape(eqn, i), -1, np.int32))
                 else:
                     vals.append(v)
             out = bind_eqn(eqn, vals)[k]
@@ -137,20 +159,18 @@ def _positions(shape: Sequence[int]) -> tuple[int | None, ...]:
     return tuple(range(1, len(shape) + 1)) if len(shape) <= 2 else (None,) * len(shape)
 
 
-def dot_general_compact(
-    eqn: Any, invals: Sequence[Any], j: int, code: int, out2: tuple[int, int], in2: tuple[int, int]
-) -> Array | None:
-    """Compact partial of a dot_general w.r.t. operand ``j`` (0 = lhs, 1 = rhs), or None.
+def _dot_plan(eqn: Any, j: int, code: int) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """Shape-only plan of a dot_general partial w.r.t. operand ``j`` (0 = lhs, 1 = rhs).
 
     ``d out[b, lf, rf] / d lhs[b', lf', c] = delta(b, b') delta(lf, lf') rhs[b, c, rf]``: batch
     dims are D ties, this operand's free dims K ties, and the compact array is the other operand
     with its dims put in layout order (size-1 axes where a 2-D position has no true dim).
-    Returns None if ``code`` is not the type this derivation gives (then the generic path runs).
+    Returns ``(dims of the other operand to drop (size 1), permutation)`` or None when ``code``
+    is not the type this derivation gives (the generic path then runs).
     """
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     lc, rc, lb, rb = (tuple(int(d) for d in t) for t in (lc, rc, lb, rb))
-    lhs, rhs = invals[0], invals[1]
-    ls, rs = tuple(np.shape(lhs)), tuple(np.shape(rhs))
+    ls, rs = _shape(eqn, 0), _shape(eqn, 1)
     out_shape = tuple(eqn.outvars[0].aval.shape)
     if max(len(ls), len(rs), len(out_shape)) > 2:
         return None
@@ -158,17 +178,14 @@ def dot_general_compact(
     rfree = [d for d in range(len(rs)) if d not in rc and d not in rb]
     nb = len(lb)
     if j == 0:
-        me_s, me_c, me_b = ls, lc, lb
-        other, ot_c, ot_b = rhs, rc, rb
+        me_s, me_c, me_b, ot_s, ot_c, ot_b = ls, lc, lb, rs, rc, rb
         my_out = {nb + k: d for k, d in enumerate(lfree)}
         ot_out = {nb + len(lfree) + k: d for k, d in enumerate(rfree)}
     else:
-        me_s, me_c, me_b = rs, rc, rb
-        other, ot_c, ot_b = lhs, lc, lb
+        me_s, me_c, me_b, ot_s, ot_c, ot_b = rs, rc, rb, ls, lc, lb
         my_out = {nb + len(lfree) + k: d for k, d in enumerate(rfree)}
         ot_out = {nb + k: d for k, d in enumerate(lfree)}
     opos, ipos = _positions(out_shape), _positions(me_s)
-    # Expected tie set: batch dims D, this operand's free dims K.
     ties = set()
     for k, d in enumerate(me_b):
         if opos[k] and ipos[d]:
@@ -178,17 +195,16 @@ def dot_general_compact(
             ties.add(Tie(opos[od], ipos[d] + 2, "K"))
     if code_of(frozenset(ties)) != code:
         return None
-    # Which dim of the other operand indexes each layout axis.
     out_dim_at = {p: d for d, p in enumerate(opos) if p}
     in_dim_at = {p + 2: d for d, p in enumerate(ipos) if p}
-    src_dims: list[int | None] = []
+    src_dims: list[int] = []  # dims of the other operand, in layout order
     for ax in layout(code):
         p = ax[0]
         if p in (1, 2):
             od = out_dim_at.get(p)
             if od is None:
-                src_dims.append(None)
-            elif od < nb:
+                continue  # a 2-D position without a true dim: a size-1 axis
+            if od < nb:
                 src_dims.append(ot_b[od])
             elif od in ot_out:
                 src_dims.append(ot_out[od])
@@ -197,23 +213,22 @@ def dot_general_compact(
         else:
             d = in_dim_at.get(p)
             if d is None:
-                src_dims.append(None)
-            elif d in me_c:
-                src_dims.append(ot_c[me_c.index(d)])
-            else:
+                continue
+            if d not in me_c:
                 return None
-    used = [d for d in src_dims if d is not None]
-    if sorted(used) != list(range(len(np.shape(other)))):
-        # a contracted dim of size 1 with no 2-D position: sum it away is not needed (size 1)
-        rest = [d for d in range(len(np.shape(other))) if d not in used]
-        if any(np.shape(other)[d] != 1 for d in rest):
-            return None
-        other = reshape(other, [s for d, s in enumerate(np.shape(other)) if d in used])
-        remap = {d: i for i, d in enumerate(sorted(used))}
-        src_dims = [None if d is None else remap[d] for d in src_dims]
-        used = [remap[d] for d in used]
-    x = transpose(other, [d for d in src_dims if d is not None])
-    return reshape(x, layout_shape(code, out2, in2))
+            src_dims.append(ot_c[me_c.index(d)])
+    drop = tuple(d for d in range(len(ot_s)) if d not in src_dims)
+    if any(ot_s[d] != 1 for d in drop):
+        return None
+    kept = [d for d in range(len(ot_s)) if d not in drop]
+    return drop, tuple(kept.index(d) for d in src_dims)
+
+
+def _dot_apply(other: Array, plan: tuple, shape: tuple[int, ...]) -> Array:
+    drop, perm = plan
+    if drop:
+        other = reshape(other, [s for d, s in enumerate(other.shape) if d not in drop])
+    return reshape(transpose(other, perm), shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,7 +246,7 @@ def _seeded(
     in2: tuple[int, int],
 ) -> Array:
     x0 = invals[slots[0]]
-    in_true = tuple(np.shape(x0))
+    in_true = _shape(eqn, slots[0])
     out_true = tuple(eqn.outvars[k].aval.shape)
 
     def f(x: Array) -> Array:

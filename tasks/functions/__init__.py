@@ -82,12 +82,6 @@ def _column(values) -> Callable[[], tuple]:
     return lambda: tuple(jnp.full((1, 1), v, jnp.float32) for v in values)
 
 
-_G_VALUES = (
-    1.32, -1.7, -4.97, 0.8, 0.42, 0.6, -2.33, 1.08, 0.87, 2.83, 24.6, 0.29, 1.49, 1.21, 0.31,
-)  # fmt: skip
-"""Inputs at which every output of g and its Jacobian are finite (found by a domain analysis of
-g's pow/arctanh/arcsin/log operands and a seeded search; stable under 2 % perturbation)."""
-
 _SRC = "jamielohoff/graphax src/graphax/examples/"
 
 _REGISTRY: dict[str, TaskFunction] = {
@@ -178,8 +172,8 @@ _REGISTRY: dict[str, TaskFunction] = {
             "RandomFunction_g",
             randoms.random_g,
             jax.vmap(randoms.random_g),
-            _column(_G_VALUES),
-            _column((0.15,) * 15),
+            _column(randoms.G_VALUES),
+            _column(randoms.G_PAPER_VALUES),
             "batch",
             _SRC + "randoms.py (g)",
         ),
@@ -238,6 +232,7 @@ def _positive_int(value: Any, what: str) -> int:
 
 def scaled(
     name: str,
+    size: int | None = None,
     *,
     batch_size: int | None = None,
     scale: int | None = None,
@@ -252,11 +247,19 @@ def scaled(
       32 * scale (scale 16: x (512, 64), W1 (128, 64), W2 (64, 128)).
     * Transformer: ``scale`` (default 16) gives 4 * scale dimensional matrices, batch 1.
 
-    ``device`` (e.g. ``"cpu"``) places the inputs with ``jax.device_put`` on the first device
-    of that platform, as the paper's CPU runs did. A parameter that does not apply to the task
-    raises ``ValueError``.
+    ``size`` (positional) is the task's own knob: the scale for MLP/Transformer, the batch size
+    otherwise (``load("MLP").scaled(4)``, ``load("RoeFlux_1d").scaled(1024)``). ``device`` (e.g.
+    ``"cpu"``) places the inputs with ``jax.device_put`` on the first device of that platform, as
+    the paper's CPU runs did. A parameter that does not apply to the task raises ``ValueError``.
     """
     t = spec(name)
+    if size is not None:
+        if (batch_size, scale) != (None, None):
+            raise ValueError("give the size either positionally or by keyword, not both")
+        if t.kind == "scale":
+            scale = size
+        else:
+            batch_size = size
     if t.kind == "scale":
         if batch_size is not None:
             raise ValueError(

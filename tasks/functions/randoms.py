@@ -11,13 +11,14 @@ Quirks kept on purpose:
 
 * ``f`` computes ``jnp.transpose(v1, axes=[0, 1])`` (an identity permutation: JAX emits no
   equation for it) and reshapes some values twice;
-* ``f`` takes ``sqrt(abs(v51))`` and sums ``v56`` where the generator's comments would suggest
-  other operations; the ``v3`` argument of the generator's signature is absent;
+* this is the NeurIPS version of ``f``: ``v55 = sqrt(abs(v51))`` and ``v67 = sum(v56, axis=1)``,
+  four arguments (later versions of the file have ``sqrt(v51)``, ``amin(v56, axis=1)`` and an
+  unused fifth argument ``v3``, which would change the graph);
 * ``g`` raises non-integer powers of possibly negative numbers and applies ``arctanh``/
   ``arcsin``/``log`` outside their domains at the paper's inputs (all .15): 14 of its 20
-  outputs are NaN there. The graph depends only on shapes, so :data:`G_ARGS` uses other,
-  deterministic inputs at which every output (and the Jacobian) is finite;
-  :data:`G_PAPER_ARGS` keeps the paper's inputs.
+  outputs are NaN there (and one is inf). The graph depends only on shapes, so
+  :data:`G_VALUES` are other inputs at which every output (and the Jacobian) is finite;
+  :data:`G_PAPER_VALUES` are the paper's.
 """
 
 from __future__ import annotations
@@ -236,3 +237,16 @@ def random_g(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14):
         v121, v71, v85, v88, v93, v96, v97, v99, v104, v109,
         v110, v111, v112, v113, v114, v116, v117, v118, v119, v120,
     )  # fmt: skip
+
+
+G_PAPER_VALUES = (0.15,) * 15
+"""The paper's inputs for g (``make_g``): 14 of the 20 outputs are NaN there, one is inf."""
+
+G_VALUES = (
+    1.32, -1.7, -4.97, 0.8, 0.42, 0.6, -2.33, 1.08, 0.87, 2.83, 24.6, 0.29, 1.49, 1.21, 0.31,
+)  # fmt: skip
+"""Inputs at which every output of g and its whole Jacobian are finite, and stay so under a 2 %
+perturbation of every input. Found by working out the domain conditions of g's ``pow``
+(positive bases), ``arctanh`` (|x| < 1), ``arcsin`` (|x| <= 1) and ``log`` (x > 0) operands
+(e.g. ``v24 = arctan(v10) - 1 > 0`` needs v10 > tan 1, ``v48 = v37 ** tan(v13)`` in (0, 1)
+needs exp(v2) small) and a seeded search inside the resulting box."""

@@ -132,7 +132,7 @@ def test_micro_examples(paper_reference):
     mi = max(g.num_inputs for g in graphs)
     for model in MODELS:
         costs, _ = run_batch(graphs, orders, [model] * len(graphs), "typed", mv, mi)
-        for (name, key), row, g, o in zip(keys, costs, graphs, orders, strict=True):
+        for (name, key), row, o in zip(keys, costs, orders, strict=True):
             ex = examples[name]
             assert int(row.sum()) == ex[key], (name, key, model)
             if key == "fwd":

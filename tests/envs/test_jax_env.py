@@ -14,7 +14,6 @@ from crosscountry_gym import cost, tasks
 from crosscountry_gym.envs import jax_env as E
 from crosscountry_gym.envs.random_graphs import RandomGraphSpec, random_graph
 
-
 _reset = jax.jit(E.reset)
 _step_env = jax.jit(E.step_env)
 

@@ -36,7 +36,11 @@ def test_vector_env_agrees_with_single_envs_step_by_step(name, model):
     venv = CrossCountryVectorEnv(n, name, cost_model=model, reward_scale=0.25)
     envs = [CrossCountryEnv(name, cost_model=model, reward_scale=0.25) for _ in range(n)]
     vobs, vinfo = venv.reset(seed=1)
-    sobs = [e.reset()[0] for e in envs]
+    for i, e in enumerate(envs):
+        o, info = e.reset()
+        for k in o:
+            assert np.array_equal(vobs[k][i], o[k]), k
+        assert np.array_equal(vinfo["action_mask"][i], info["action_mask"])
     g = tasks.load(name).graph
     rng = np.random.default_rng(0)
     finished = 0

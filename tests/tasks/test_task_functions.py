@@ -311,10 +311,10 @@ def test_batched_variants_repeat_the_sample(name):
         np.testing.assert_allclose(b[2], s, rtol=1e-5, atol=1e-6)
 
 
-def _abstract_scaled(name, **kw):
-    """Shapes of ``scaled(name, **kw)`` and of its output, without running JAX kernels."""
-    fn = F.function(name)
-    args = jax.eval_shape(lambda: F.scaled(name, **kw)[1])
+def _abstract_scaled(name, *size, **kw):
+    """Shapes of ``scaled(name, ...)`` and of its output, without running JAX kernels."""
+    fn = F.scaled(name, *size, **kw)[0] if F.spec(name).kind == "batch" else F.function(name)
+    args = jax.eval_shape(lambda: F.scaled(name, *size, **kw)[1])
     return args, jax.eval_shape(fn, *args)
 
 
@@ -344,6 +344,15 @@ def test_scaled_networks_run():
 def test_default_batch_is_the_papers_512():
     args, _ = _abstract_scaled("RoeFlux_3d")
     assert [a.shape for a in args] == [(512, 1), (512, 3), (512, 1)] * 2
+
+
+def test_positional_size_is_the_tasks_own_knob():
+    args, out = _abstract_scaled("RoeFlux_1d", 5)
+    assert args[0].shape == (5,) and out[0].shape == (5,)
+    args = jax.eval_shape(lambda: load("MLP").scaled(3)[1])
+    assert args[0].shape == (96, 12)
+    with pytest.raises(ValueError, match="not both"):
+        F.scaled("RoeFlux_1d", 4, batch_size=4)
 
 
 def test_scaled_places_inputs_on_a_device():

@@ -97,13 +97,8 @@ def test_roeflux_1d_exact_is_honest():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["RoeFlux_3d", "MLP", "Transformer", "RandomFunction_f"])
 def test_tensor_tasks_exact_rules_are_honest(name):
-    import jax
-
+    # at the task's own example inputs (random ones can leave f's domain and give NaN partials)
     f, args = _task_fn(name)
-    rng = np.random.default_rng(2)
-    vals = jax.tree_util.tree_map(
-        lambda a: rng.uniform(0.5, 1.5, np.shape(a)).astype(np.float32), args
-    )
-    t = trace(f, *vals)
-    assert check_trace_honest(t, vals) == len(t.graph.edges)
-    check_against_jacrev(t, f, vals, rtol=2e-3)
+    t = trace(f, *args)
+    assert check_trace_honest(t, args) == len(t.graph.edges)
+    check_against_jacrev(t, f, args, rtol=2e-3)
