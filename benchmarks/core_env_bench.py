@@ -123,8 +123,10 @@ def main() -> None:
             if consume_obs:  # make the observation live: a policy that reads it
                 obs = jax.vmap(E.observation, in_axes=(0, None))(states, params)
                 obs = jax.lax.optimization_barrier(obs)  # materialise it, as a network would
-                feat = jnp.sum(obs["edge_types"] != 0, axis=1, dtype=jnp.int32)  # in-degrees
-                logits = logits + 1e-6 * feat
+                # a consumer that reads every byte; int8 max, because XLA:CPU widening
+                # conversions of large int8 arrays are slow (see results/core_env.md)
+                feat = jnp.max(obs["edge_types"], axis=1)  # [n, V]
+                logits = logits + 1e-6 * feat.astype(jnp.float32)
             a = jax.random.categorical(k_act, logits)
             _, states, r, *_ = jax.vmap(E.step, in_axes=(0, 0, 0, None))(
                 jax.random.split(k_env, n), states, a, params
@@ -144,12 +146,15 @@ def main() -> None:
         rows.append((f"jitted lax.scan rollout, {n} envs ({label})",
                      f"{t / n_steps * 1e3:.2f} ms/step", f"{n * n_steps / t:,.0f} env-steps/s"))
 
+    base = float(rows[0][2].split()[0].replace(",", ""))
     w = max(len(r[0]) for r in rows)
     print(f"task {args.task}: {g.num_inputs} inputs, {steps} eliminable vertices; "
           f"jax {jax.__version__} on {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f}")
+    print(f"{'':<{w}}  {'time':>16}  {'throughput':>22}  {'vs NumPy ref':>12}")
     for name, a, b in rows:
-        print(f"{name:<{w}}  {a:>16}  {b:>22}")
+        ratio = float(b.split()[0].replace(",", "")) / base
+        print(f"{name:<{w}}  {a:>16}  {b:>22}  {ratio:>11.1f}x")
 
 
 if __name__ == "__main__":

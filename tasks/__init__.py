@@ -21,7 +21,18 @@ from typing import Any
 
 from crosscountry_gym.graph import Graph
 
-__all__ = ["Task", "PaperNumbers", "names", "load", "PAPER_NAMES"]
+__all__ = [
+    "Task",
+    "PaperNumbers",
+    "names",
+    "load",
+    "canonical_name",
+    "PAPER_NAMES",
+    "random_function",
+    "random_program",
+    "preset_f",
+    "preset_g",
+]
 
 PAPER_NAMES: dict[str, str] = {
     "RoeFlux_1d": "RoeFlux_1d",
@@ -131,3 +142,12 @@ def load(name: str) -> Task:
         source=p.get("best_known_source", ""),
     )
     return Task(canon, graph, paper, p["paper_name"], meta=p)
+
+
+def __getattr__(name: str):
+    """Lazy access to the random-function generator (imports JAX only when used)."""
+    if name in ("random_function", "random_program", "preset_f", "preset_g"):
+        from . import random_functions
+
+        return getattr(random_functions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

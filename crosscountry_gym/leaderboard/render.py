@@ -453,7 +453,7 @@ def _html_table(task: str, model: str, rows: Sequence[Row]) -> str:
             f'<td class="num">{e.cost}</td>'
             f'<td class="num" data-v="{r.ratio:.6f}">{_ratio(r.ratio)}</td>'
             f'<td class="num">{e.costs[other]}</td>'
-            f"<td>{code_link}</td>"
+            f'<td title="{_e(s.notes)}">{code_link}</td>'
             f'<td class="track-{_track_class(s.track)}">{_e(s.track)}</td>'
             f"<td>{_e(', '.join(s.authors))}</td>"
             f'<td class="nowrap">{_e(s.date)}</td>'
