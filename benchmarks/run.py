@@ -22,6 +22,8 @@ BENCHMARKS = {
     "executor": [HERE / "executor" / "run.py"],
     "search": [HERE / "search_results.py", "--quick"],
     "rl": [HERE / "rl_bench.py"],
+    "leaderboard": [HERE / "leaderboard_bench.py"],
+    "tasks": [HERE / "tasks_bench.py"],
 }
 
 

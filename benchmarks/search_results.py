@@ -152,6 +152,25 @@ def measure_speed(names: list[str], seconds: float = 1.0) -> list[dict]:
 
 
 VERIFY = ROOT / "benchmarks" / "results" / "search_verify.json"
+COMPARE = ROOT / "benchmarks" / "results" / "search_compare.json"
+
+
+def compare_methods(names: list[str], seconds: float) -> dict:
+    """Every method of ``solve`` at the same budget, seed 0, model alphagrad (side by side)."""
+    from crosscountry_gym import tasks
+    from crosscountry_gym.baselines.search import METHODS, solve
+
+    out: dict = {"seconds": seconds, "rows": {}}
+    for name in names:
+        g = tasks.load(name).graph
+        row = {}
+        for method in METHODS:
+            res = solve(g, method, "alphagrad", seconds=seconds, seed=0)
+            row[method] = {"cost": res.cost, "seconds": round(res.seconds, 1),
+                           "optimal": res.optimal}
+        out["rows"][name] = row
+        print(name, {m: r["cost"] for m, r in row.items()}, flush=True)
+    return out
 
 
 def verify_best(names: list[str]) -> dict:
@@ -256,6 +275,27 @@ def build_table() -> str:
             "",
         ]
         lines += [f"* {k}: {v}" for k, v in sorted(checks.items())]
+    if COMPARE.exists():
+        from crosscountry_gym.baselines.search import METHODS
+
+        comp = json.loads(COMPARE.read_text())
+        lines += [
+            "",
+            f"## Methods side by side ({comp['seconds']:g} s each, seed 0, alphagrad)",
+            "",
+            f"`.venv/bin/python benchmarks/search_results.py --compare {comp['seconds']:g} "
+            "--table-only`: `crosscountry-gym solve TASK --method M` for every method at the "
+            "same budget in one run (dp = exact subset DP where it fits, else window-DP polish "
+            "of the best greedy order; bnb = SA for a third, then branch-and-bound). "
+            "Cost (wall seconds); * = proven optimal.",
+            "",
+            "| task | " + " | ".join(METHODS) + " |",
+            "|---|" + "---|" * len(METHODS),
+        ]
+        for name, row in comp["rows"].items():
+            cells = [f"{row[m]['cost']}{'*' if row[m]['optimal'] else ''} ({row[m]['seconds']})"
+                     for m in METHODS]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if SPEED.exists():
         rows = json.loads(SPEED.read_text())
         lines += [
@@ -286,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", nargs="+", default=None)
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--speed", action="store_true", help="also time incremental vs full replay")
+    p.add_argument("--compare", type=float, default=0.0, metavar="SECONDS",
+                   help="also run every method at this budget side by side")
     p.add_argument("--verify", action="store_true",
                    help="also check the best orders with the executor (needs JAX)")
     args = p.parse_args(argv)
@@ -295,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.verify:
         VERIFY.parent.mkdir(parents=True, exist_ok=True)
         VERIFY.write_text(json.dumps(verify_best(names), indent=1) + "\n")
+    if args.compare:
+        COMPARE.parent.mkdir(parents=True, exist_ok=True)
+        COMPARE.write_text(json.dumps(compare_methods(names, args.compare), indent=1) + "\n")
     if args.speed:
         SPEED.parent.mkdir(parents=True, exist_ok=True)
         SPEED.write_text(json.dumps(measure_speed(names), indent=1) + "\n")

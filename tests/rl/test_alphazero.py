@@ -67,7 +67,7 @@ def test_features_match_torch_twin(tiny_graph):
 
     obs = _obs(tiny_graph, order=tiny_graph.eliminable[:4])
     f, adj, alive = az.vertex_features(obs)
-    tobs = {k: th.as_tensor(np.asarray(v)).float()[None] for k, v in obs.items()}
+    tobs = {k: th.as_tensor(np.array(v)).float()[None] for k, v in obs.items()}
     tf, tadj, talive = torch_vertex_features(tobs)
     np.testing.assert_allclose(tf[0].numpy(), np.asarray(f), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(tadj[0].numpy(), np.asarray(adj))

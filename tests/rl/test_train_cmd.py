@@ -1,0 +1,65 @@
+"""`crosscountry-gym train`: help, argument errors, a short PPO run with resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from crosscountry_gym import cost, tasks
+from crosscountry_gym.cli import main
+
+
+def test_help_lists_agents_and_is_light():
+    code = (
+        "import sys; from crosscountry_gym.cli import build_parser; build_parser(); "
+        "heavy = [m for m in ('torch', 'stable_baselines3', 'mctx', 'equinox', 'optax') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    proc = subprocess.run([sys.executable, "-m", "crosscountry_gym", "train", "--help"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "{ppo,alphazero}" in proc.stdout and "--budget" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "ppo", "--task", "Nope", "--budget", "1"], "unknown task 'Nope'"),
+        (["train", "ppo", "--task", "RoeFlux_1d", "--budget", "1", "--simulations", "5"],
+         "alphazero only"),
+    ],
+)
+def test_user_errors_are_one_line(capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_budget_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "ppo", "--task", "RoeFlux_1d", "--budget", "0"])
+    assert exc.value.code == 2 and "must be > 0" in capsys.readouterr().err
+
+
+def test_short_ppo_run_writes_outputs_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "ppo", "--task", "PropaneCombustion", "--seed", "1", "--budget", "0.25",
+            "--num-envs", "2", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["task"] == "PropaneCombustion" and summary["method"] == "ppo"
+    for name in ("metrics.csv", "learning_curve.png", "checkpoint/ppo.zip"):
+        assert (out / name).exists(), name
+    if summary["best_cost"] is not None:  # at least one episode finished within 15 s
+        sub = json.loads((out / "best_order.json").read_text())
+        g = tasks.load("PropaneCombustion").graph
+        assert sub["claimed_cost"] == cost(g, sub["order"]) == summary["best_cost"]
+    # the budget is spent: resuming returns at once with the same state
+    assert main(argv + ["--resume"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["env_steps"] == summary["env_steps"]
+    assert main(argv[:5] + ["2"] + argv[6:] + ["--resume"]) == 2  # other seed
+    assert "seed" in capsys.readouterr().err
