@@ -15,6 +15,17 @@ from .heuristics import (
     relative_markowitz_order,
     reverse_order,
 )
+from .search import (
+    anneal,
+    beam_search,
+    branch_and_bound,
+    lower_bound,
+    optimality_gap,
+    solve,
+    subset_dp,
+    vertex_lower_bounds,
+    window_polish,
+)
 
 __all__ = [
     "HEURISTICS",
@@ -26,4 +37,13 @@ __all__ = [
     "random_order",
     "relative_markowitz_order",
     "reverse_order",
+    "anneal",
+    "beam_search",
+    "branch_and_bound",
+    "lower_bound",
+    "optimality_gap",
+    "solve",
+    "subset_dp",
+    "vertex_lower_bounds",
+    "window_polish",
 ]

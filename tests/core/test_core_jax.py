@@ -203,20 +203,45 @@ def random_dags(draw, codes=tuple(NONZERO)):
     return g, list(order)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(random_dags(), min_size=4, max_size=4), st.sampled_from(MODELS))
+def _typed_cases(cases, model):
+    check_against_reference([g for g, _ in cases], [o for _, o in cases], [model] * 4, "typed",
+                            HYP_MV, HYP_MI)
+
+
+def _dense_cases(cases, model):
+    check_against_reference([g for g, _ in cases], [o for _, o in cases], [model] * 4, "dense",
+                            HYP_MV, HYP_MI)
+
+
+_HYP = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+_TYPED = (st.lists(random_dags(), min_size=4, max_size=4), st.sampled_from(MODELS))
+_DENSE = (st.lists(random_dags(codes=(1, -1)), min_size=4, max_size=4), st.sampled_from(MODELS))
+
+
+@settings(max_examples=20, **_HYP)
+@given(*_TYPED)
 def test_random_dags_typed_kernel(cases, model):
-    graphs = [g for g, _ in cases]
-    orders = [o for _, o in cases]
-    check_against_reference(graphs, orders, [model] * 4, "typed", HYP_MV, HYP_MI)
+    _typed_cases(cases, model)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(random_dags(codes=(1, -1)), min_size=4, max_size=4), st.sampled_from(MODELS))
+@settings(max_examples=12, **_HYP)
+@given(*_DENSE)
 def test_random_dags_dense_kernel(cases, model):
-    graphs = [g for g, _ in cases]
-    orders = [o for _, o in cases]
-    check_against_reference(graphs, orders, [model] * 4, "dense", HYP_MV, HYP_MI)
+    _dense_cases(cases, model)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, **_HYP)
+@given(*_TYPED)
+def test_random_dags_typed_kernel_many(cases, model):
+    _typed_cases(cases, model)
+
+
+@pytest.mark.slow
+@settings(max_examples=200, **_HYP)
+@given(*_DENSE)
+def test_random_dags_dense_kernel_many(cases, model):
+    _dense_cases(cases, model)
 
 
 def test_paper_overrides_are_reached_and_models_differ():
@@ -228,7 +253,7 @@ def test_paper_overrides_are_reached_and_models_differ():
         [[1, 1, 2, 4, 1, 4, 1], [2, 2, -4, 1, 4, 4, 1], [3, 3, 1, 1, 1, 1, 4]],
         [3],
     )
-    check_against_reference([g, g], [[1, 2], [1, 2]], list(MODELS), "typed", 3, 1)
+    check_against_reference([g] * 4, [[1, 2]] * 4, list(MODELS) * 2, "typed", HYP_MV, HYP_MI)
     t_exact = eliminate_reference(g, [1], "exact", partial=True).final.edges[0].type
     t_paper = eliminate_reference(g, [1], "alphagrad", partial=True).final.edges[0].type
     assert (t_exact, t_paper) == (1, 4)

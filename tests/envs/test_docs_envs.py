@@ -3,9 +3,12 @@
 import re
 from pathlib import Path
 
+import pytest
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "envs.md"
 
 
+@pytest.mark.slow  # ~15 s of CPU: trains MaskablePPO briefly and compiles several rollouts
 def test_docs_envs_examples_run(capsys):
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
     assert len(blocks) >= 5

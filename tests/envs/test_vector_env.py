@@ -69,6 +69,7 @@ def test_vector_env_agrees_with_single_envs_step_by_step(name, model):
     assert finished >= n  # every env finished at least one episode (autoreset exercised)
 
 
+@pytest.mark.slow  # compiles the random tensor-graph sampler into the vector step
 def test_vector_env_random_graphs_rollout_costs():
     venv = CrossCountryVectorEnv(4, num_inputs=3, num_vertices=(6, 10), num_outputs=2,
                                  tensor=True)

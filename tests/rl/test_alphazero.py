@@ -55,10 +55,14 @@ def test_agent_errors(tiny_graph):
 
 def _obs(graph, order=()):
     params = E.make_params(graph)
-    _, st = E.reset(jax.random.PRNGKey(0), params)
-    for v in order:
-        st, *_ = E.step_env(st, jnp.int32(v - 1), params)
-    return E.observation(st, params)
+
+    @jax.jit
+    def play(actions):
+        _, st = E.reset(jax.random.PRNGKey(0), params)
+        st, _ = jax.lax.scan(lambda s, a: (E.step_env(s, a, params)[0], None), st, actions)
+        return E.observation(st, params)
+
+    return play(jnp.asarray(order, jnp.int32) - 1)
 
 
 def test_features_match_torch_twin(tiny_graph):

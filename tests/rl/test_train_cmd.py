@@ -46,7 +46,7 @@ def test_bad_budget_is_rejected_by_the_parser(capsys):
 
 def test_short_ppo_run_writes_outputs_and_resumes(tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["train", "ppo", "--task", "PropaneCombustion", "--seed", "1", "--budget", "0.25",
+    argv = ["train", "ppo", "--task", "PropaneCombustion", "--seed", "1", "--budget", "0.15",
             "--num-envs", "2", "--out", str(out), "--no-progress"]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)

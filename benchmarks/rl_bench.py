@@ -1,0 +1,55 @@
+"""RL throughput on RoeFlux_1d, side by side in one run.
+
+* AlphaZero self-play: moves per second at 50 simulations (one jitted iteration = ``num_envs``
+  complete episodes searched with Gumbel MuZero, plus its gradient steps; compile excluded);
+* MaskablePPO: environment steps per second of ``learn`` (rollouts through SB3's DummyVecEnv of
+  ``gym.make("CrossCountry/RoeFlux_1d-v0")`` envs plus the PPO updates; warm-up rollout
+  excluded).
+
+Usage: ``python benchmarks/rl_bench.py [--task RoeFlux_1d] [--az-envs 16] [--ppo-envs 8]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--task", default="RoeFlux_1d")
+    ap.add_argument("--az-envs", type=int, default=16)
+    ap.add_argument("--simulations", type=int, default=50)
+    ap.add_argument("--az-repeats", type=int, default=1)
+    ap.add_argument("--ppo-envs", type=int, default=8)
+    ap.add_argument("--ppo-rollouts", type=int, default=2)
+    args = ap.parse_args()
+
+    import jax
+
+    from crosscountry_gym import tasks
+    from crosscountry_gym.baselines.rl import alphazero as az
+    from crosscountry_gym.baselines.rl import sb3_agent as S
+
+    graph = tasks.load(args.task).graph
+    print(f"task {args.task}: {graph.num_vertices} vertices, {graph.num_intermediates} moves per "
+          f"episode; {os.cpu_count()} CPUs ({platform.machine()}), JAX devices "
+          f"{[d.device_kind for d in jax.devices()]}, load avg {os.getloadavg()[0]:.1f}")
+    cfg = az.AZConfig(num_envs=args.az_envs, num_simulations=args.simulations)
+    t = time.perf_counter()
+    mps = az.moves_per_second(graph, cfg, repeats=args.az_repeats)
+    print(f"AlphaZero self-play ({args.simulations} simulations, {args.az_envs} envs, "
+          f"d_model {cfg.d_model}, {cfg.num_layers} layers): {mps:,.1f} moves/s "
+          f"(= {mps * (args.simulations + 1):,.0f} network evaluations/s; "
+          f"total incl. compile {time.perf_counter() - t:.0f} s)")
+    pcfg = S.PPOConfig(num_envs=args.ppo_envs)
+    sps = S.env_steps_per_second(args.task, pcfg, rollouts=args.ppo_rollouts)
+    print(f"MaskablePPO ({args.ppo_envs} envs, rollout {graph.num_intermediates}): "
+          f"{sps:,.1f} env steps/s (rollouts + updates)")
+    print(f"ratio PPO env steps / AlphaZero moves: {sps / mps:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

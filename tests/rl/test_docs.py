@@ -1,0 +1,18 @@
+"""The Python example of docs/rl.md runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "rl.md"
+
+
+def test_docs_python_example_runs(tmp_path):
+    pytest.importorskip("sb3_contrib")
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    example = next(b for b in blocks if "sb3_agent.train" in b)
+    exec(compile(example, str(DOC), "exec"), {"run_dir": tmp_path / "run"})
+    assert (tmp_path / "run" / "best_order.json").is_file()
