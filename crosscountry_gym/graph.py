@@ -302,6 +302,22 @@ class Graph:
         )
         return hashlib.sha256(canon.encode()).hexdigest()
 
+    @property
+    def structure_fingerprint(self) -> str:
+        """sha256 over inputs, vertices, outputs and the (source, target) pairs only.
+
+        Two graphs with equal structure fingerprints number the same vertices the same way and
+        connect them identically, so an order for one is an order for the other; only the
+        sparsity types and shape records may differ (e.g. a frozen paper graph and the same
+        function traced with corrected typing rules).
+        """
+        canon = json.dumps(
+            [self.num_inputs, self.num_vertices, list(self.outputs),
+             [[e.source, e.target] for e in self.edges]],
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canon.encode()).hexdigest()
+
     def to_networkx(self):
         """A ``networkx.DiGraph``: nodes ``("in", i)`` and ``("v", k)`` with attributes
         ``kind`` (input/intermediate/output), ``shape`` and ``label``; edges carry ``type``,
