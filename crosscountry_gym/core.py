@@ -18,9 +18,10 @@ selects one:
   operations per row and a product of three sums (cost = |V| * sum_P |S_r| * sum_Q |T_t| over the
   non-copy in- and out-edges), with no table lookups. All scalar benchmark tasks use it.
 * ``"typed"``: the general model. ``types`` int8 ``[R, V]`` holds the type codes. A step's
-  cost is computed from type histograms (sizes of in-edges grouped by type, sizes of
-  out-edges grouped by type, 22 x 22 pair terms) instead of R x V table products; the type
-  update is one lookup per (row, vertex) in a fused 22 x 22 x 22 product-then-merge table.
+  cost is computed from type histograms (sizes of in-edges summed per (type, size pattern),
+  likewise out-edges: two scatter-adds into [22, 4]) and 22 x 22 pair terms, instead of
+  R x V table products; the type update is one lookup per (row, vertex) in a fused
+  22 x 22 x 22 product-then-merge table.
 
 Layout and ids
 --------------
@@ -140,28 +141,27 @@ def _np_tables() -> dict[str, np.ndarray]:
     """Constant tables for the typed kernel, derived from :func:`sparsity.tables`.
 
     * ``const`` int32 [2, 22, 22]: constant factor (0/1) of a product's cost.
-    * ``sel_t``, ``sel_v``, ``sel_s`` int32 [2, 22, 22, 4]: one-hot of the size pattern
-      (0: 1, 1: d1, 2: d2, 3: d1*d2) of the T, V and S index pairs.
+    * ``pat_t``, ``pat_v``, ``pat_s`` int32 [2, 22, 22]: the size pattern
+      (0: 1, 1: d1, 2: d2, 3: d1*d2) of the T, V and S index pairs in a product's cost.
     * ``fused`` int8 [2 * 22**3]: ``merge[old, mul_type[a, b]]`` at
       ``((m * 22 + old) * 22 + a) * 22 + b`` (codes + 10).
     """
     const = np.zeros((2, 22, 22), np.int32)
-    sel = np.zeros((3, 2, 22, 22, 4), np.int32)
+    pat = np.zeros((3, 2, 22, 22), np.int32)
     fused = np.zeros((2, 22, 22, 22), np.int8)
     for m, name in enumerate(MODELS):
         tb = tables(name)
         const[m] = tb.mul_const
         e = tb.mul_exp
         for k in range(3):  # T, V, S
-            pat = e[:, :, 2 * k] + 2 * e[:, :, 2 * k + 1]
-            sel[k, m] = np.eye(4, dtype=np.int32)[pat]
+            pat[k, m] = e[:, :, 2 * k] + 2 * e[:, :, 2 * k + 1]
         # fused[old, a, b] = merge[old, mul_type[a, b]]
         fused[m] = tb.merge_type[np.arange(22)[:, None, None], tb.mul_type[None, :, :] + 10]
     return {
         "const": const,
-        "sel_t": sel[0],
-        "sel_v": sel[1],
-        "sel_s": sel[2],
+        "pat_t": pat[0],
+        "pat_v": pat[1],
+        "pat_s": pat[2],
         "fused": fused.reshape(-1),
     }
 
@@ -419,18 +419,15 @@ def _eliminate_typed(s: State, col: jax.Array, ok: jax.Array):
     cout = t[row, :].astype(jnp.int32)  # [V] types of out-edges v -> t
     p = (cin != 0) & ok
     q = (cout != 0) & ok
-    oh_in = jax.nn.one_hot(cin + 10, 22, dtype=jnp.int32) * p[:, None]  # [R, 22]
-    oh_out = jax.nn.one_hot(cout + 10, 22, dtype=jnp.int32) * q[:, None]  # [V, 22]
-    g = oh_in.T @ _patterns(s.src_shape)  # [22, 4] in-edge sizes by (type, pattern)
-    h = oh_out.T @ _patterns(s.tgt_shape)  # [22, 4]
+    # histograms: in-edges of v by (type, size pattern of S), out-edges by (type, pattern of T);
+    # bin 22 collects the absent edges and is dropped
+    g = jnp.zeros((23, 4), jnp.int32).at[jnp.where(p, cin + 10, 22)].add(_patterns(s.src_shape))
+    h = jnp.zeros((23, 4), jnp.int32).at[jnp.where(q, cout + 10, 22)].add(_patterns(s.tgt_shape))
     vf = _patterns(s.src_shape[row])  # [4]
-    sel_s = jnp.asarray(tb["sel_s"])[m]  # [22, 22, 4]
-    sel_t = jnp.asarray(tb["sel_t"])[m]
-    sel_v = jnp.asarray(tb["sel_v"])[m]
-    const = jnp.asarray(tb["const"])[m]
-    gs = jnp.einsum("ap,abp->ab", g, sel_s)
-    ht = jnp.einsum("bp,abp->ab", h, sel_t)
-    vv = jnp.einsum("p,abp->ab", vf, sel_v)
+    gs = jnp.take_along_axis(g[:22], jnp.asarray(tb["pat_s"])[m], axis=1)  # g[a, pS(a, b)]
+    ht = jnp.take_along_axis(h[:22], jnp.asarray(tb["pat_t"])[m].T, axis=1).T  # h[b, pT(a, b)]
+    vv = vf[jnp.asarray(tb["pat_v"])[m]]  # vf[pV(a, b)]
+    const = jnp.asarray(tb["const"])[m]  # [22, 22]
     cost = jnp.sum(const * gs * vv * ht)
     f32 = jnp.float32
     costf = jnp.sum(const.astype(f32) * gs.astype(f32) * vv.astype(f32) * ht.astype(f32))

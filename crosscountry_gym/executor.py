@@ -519,6 +519,11 @@ class VerifyResult:
     graph_fingerprint: str = ""
     notes: tuple[str, ...] = ()
 
+    @property
+    def max_rel_error(self) -> float:
+        """Alias of ``rel_error`` (the normwise relative error)."""
+        return self.rel_error
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["order"] = list(self.order)
@@ -607,22 +612,19 @@ def verify_order(
         order = order["order"]
     spec = _precheck_order(order)
     tol = _TOL[dtype] if tolerance is None else float(tolerance)
+    notes: list[str] = []
     with jax.enable_x64(dtype == "float64"):
-        args = _cast_args(tuple(args), dtype)
-        graph = make_graph(fn, *args, argnums=argnums)
+        cast = _cast_args(tuple(args), dtype)
+        graph = make_graph(fn, *cast, argnums=argnums)
         if fingerprint is not None and fingerprint != graph.fingerprint:
-            raise InvalidOrderError(
-                f"the order was made for graph {str(fingerprint)[:16]}..., but "
-                f"{name or 'the function'} traces to graph {graph.fingerprint[:16]}..."
-            )
+            spec = _translate_or_refuse(name, fn, args, argnums, graph, fingerprint, spec, notes)
         ordered = resolve_order(graph, spec)
         c_exact = cost(graph, ordered, "exact")
         c_paper = cost(graph, ordered, "alphagrad")
-        mults = count_multiplications(fn, ordered, argnums)(*args)
-        got = jax.jit(jacobian(fn, ordered, argnums))(*args)
-        ref = jax.jit(jax.jacrev(fn, argnums=argnums))(*args)
+        mults = count_multiplications(fn, ordered, argnums)(*cast)
+        got = jax.jit(jacobian(fn, ordered, argnums))(*cast)
+        ref = jax.jit(jax.jacrev(fn, argnums=argnums))(*cast)
         max_abs, rel, match = _compare(got, ref)
-    notes = []
     if c_exact != c_paper:
         notes.append(
             f"paper-compatible cost {c_paper} differs from the exact cost {c_exact}: the "
@@ -643,6 +645,36 @@ def verify_order(
         passed=passed,
         graph_fingerprint=graph.fingerprint,
         notes=tuple(notes),
+    )
+
+
+def _translate_or_refuse(name, fn, args, argnums, graph, fingerprint, spec, notes):
+    """An order made for another graph: accept the same function traced from the original
+    (uncast) arguments, or the task's frozen paper graph through the tracer's vertex map."""
+    from .trace import make_graph
+
+    if make_graph(fn, *args, argnums=argnums).fingerprint == fingerprint:
+        return spec  # the cast changed dtypes only; the graph is the same
+    if name is not None and not isinstance(spec, str):
+        tasks = importlib.import_module("crosscountry_gym.tasks")
+        if tasks.load(name).graph.fingerprint == fingerprint:
+            fidelity = importlib.import_module("crosscountry_gym.tasks.fidelity")
+            try:
+                out = fidelity.translate_order(name, spec, rules="exact")
+            except ValueError as err:
+                raise InvalidOrderError(
+                    f"the order is in {name}'s frozen paper-graph ids, and they cannot be carried "
+                    f"over to the traced graph: {err}"
+                ) from None
+            notes.append(
+                "order given in the frozen paper graph's vertex ids; translated to the traced "
+                "graph's ids with the tracer's vertex map"
+            )
+            return out
+    raise InvalidOrderError(
+        f"the order was made for graph {str(fingerprint)[:16]}..., but "
+        f"{name or 'the function'} traces to graph {graph.fingerprint[:16]}...; its vertex ids "
+        "do not apply"
     )
 
 

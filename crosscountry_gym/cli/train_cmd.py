@@ -105,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
             config=config, cost_model=args.cost_model,
             checkpoint_every_s=args.checkpoint_every * 60.0, on_log=on_log,
         )
+        if bar is not None:  # final state, also when the budget ended before the first log
+            bar.n = min(result.wall_s, budget_s)
+            bar.set_postfix(best=result.best_cost, episodes=result.episodes,
+                            steps=result.env_steps, refresh=False)
     finally:
         if bar is not None:
             bar.close()

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -127,6 +128,9 @@ class EnvState:
     invalid: jax.Array
     penalty: jax.Array
 
+    def replace(self, **kw) -> EnvState:
+        return dataclasses.replace(self, **kw)
+
 
 jax.tree_util.register_dataclass(
     EnvState, data_fields=["core", "cost", "length", "order", "invalid", "penalty"],
@@ -211,7 +215,8 @@ def _initial_core(key: jax.Array, params: EnvParams) -> tuple[core.State, jax.Ar
     """A fresh core state and its illegal-action penalty (multiplications)."""
     if params.pool is not None:
         g = params.pool.model.shape[0]
-        i = jax.random.randint(key, (), 0, g)
+        # one graph: a static slice (no random draw, no gather; the fresh state is a constant)
+        i = 0 if g == 1 else jax.random.randint(key, (), 0, g)
         s = jax.tree.map(lambda x: x[i], params.pool).replace(model=params.model)
         fwd = params.pool_fwd_cost[i]
     else:
@@ -254,6 +259,11 @@ def observation(state: EnvState, params: EnvParams | None = None) -> dict[str, j
     Legal actions are ``vertex_mask & ~output_mask`` (also :func:`action_mask`).
     """
     s = state.core
+    # Materialise the edge arrays first: otherwise XLA fuses the elimination step that produced
+    # them into the observation's per-byte loop and recomputes it there (several times slower).
+    # Unused observations are still dropped entirely by dead-code elimination.
+    types, bits, copy = jax.lax.optimization_barrier((s.types, s.out_bits, s.out_copy))
+    s = s.replace(types=types, out_bits=bits, out_copy=copy)
     v = s.max_vertices
     rows = jnp.arange(s.num_rows)
     verts = jnp.arange(v) < s.num_vertices
@@ -326,6 +336,27 @@ def step_env(
     return new, reward, terminated, jnp.asarray(truncated), info
 
 
+def _select(done: jax.Array, fresh: EnvState, new: EnvState, *, single_graph: bool) -> EnvState:
+    """``fresh`` where ``done`` else ``new``. With a single pool graph the graph constants
+    (shapes, outputs, sizes, model, penalty) are equal in both, so only the dynamic fields are
+    selected (a third of the work of the auto-reset)."""
+    if not single_graph:
+        return jax.tree.map(lambda a, b: jnp.where(done, a, b), fresh, new)
+    pick = partial(jnp.where, done)
+    c_new, c_fresh = new.core, fresh.core
+    c = c_new.replace(
+        eliminated=pick(c_fresh.eliminated, c_new.eliminated),
+        types=pick(c_fresh.types, c_new.types),
+        out_bits=pick(c_fresh.out_bits, c_new.out_bits),
+        out_copy=pick(c_fresh.out_copy, c_new.out_copy),
+        overflow=pick(c_fresh.overflow, c_new.overflow),
+    )
+    return new.replace(
+        core=c, cost=pick(fresh.cost, new.cost), length=pick(fresh.length, new.length),
+        order=pick(fresh.order, new.order), invalid=pick(fresh.invalid, new.invalid),
+    )
+
+
 def step(
     key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
 ) -> tuple[dict[str, jax.Array], EnvState, jax.Array, jax.Array, jax.Array, dict[str, jax.Array]]:
@@ -338,9 +369,7 @@ def step(
     new, reward, terminated, truncated, info = step_env(state, action, params)
     fresh = _new_episode(*_initial_core(key, params))
     done = terminated | truncated
-    out = jax.tree.map(lambda a, b: jnp.where(done, a, b), fresh, new)
-    # materialise the state before the observation (XLA would otherwise fuse the step into the
-    # observation's per-byte loop and recompute it; see benchmarks/results/core_env.md)
-    out = jax.lax.optimization_barrier(out)
+    out = _select(done, fresh, new, single_graph=params.pool is not None
+                  and params.pool.model.shape[0] == 1)
     info = dict(info, final_order=new.order)
     return observation(out, params), out, reward, terminated, truncated, info

@@ -67,17 +67,21 @@ def _step_batch(key, state, actions, params):
     out = jax.tree.map(
         lambda a, b: jnp.where(done.reshape(done.shape + (1,) * (a.ndim - 1)), a, b), fresh, pre
     )
-    # Materialise the new states before the observation: otherwise XLA fuses the elimination
-    # and reset into the observation's per-byte loop and recomputes them (3x slower).
-    out, pre = jax.lax.optimization_barrier((out, pre))
-    obs = jax.vmap(jax_env.observation, in_axes=(0, None))(out, params)
     info = _infos(out)
     info["step_cost"] = tinfo["step_cost"]
     info["invalid_action"] = tinfo["invalid_action"]
     info["overflow"] = tinfo["overflow"]
     final = {"cost": pre.cost, "order": pre.order, "episode_length": pre.length,
              "action_mask": jax.vmap(jax_env.action_mask)(pre).astype(jnp.int8)}
-    return key, obs, out, reward, term, trunc, info, final, pre
+    return key, out, reward, term, trunc, info, final, pre
+
+
+@jax.jit
+def _observe_batch(state, params):
+    """Observations of a batch of states. A separate executable on purpose: compiled into the
+    step, XLA:CPU ran the byte-unpacking loop about 3x slower (measured; see
+    benchmarks/results/core_env.md)."""
+    return jax.vmap(jax_env.observation, in_axes=(0, None))(state, params)
 
 
 def _infos(state):
@@ -183,9 +187,10 @@ class CrossCountryVectorEnv(gym.vector.VectorEnv):
         if self.invalid_action == "raise":
             self._check_actions(acts)
         acts = np.clip(acts, -1, self.params.max_vertices).astype(np.int32)  # -1/V: illegal
-        (self._key, obs, self._state, rew, term, trunc, info, final, pre) = _step_batch(
+        (self._key, self._state, rew, term, trunc, info, final, pre) = _step_batch(
             self._key, self._state, jnp.asarray(acts), self.params
         )
+        obs = _observe_batch(self._state, self.params)
         obs, info = _to_numpy(obs), _to_numpy(info)
         rew = np.asarray(rew, np.float64)
         term, trunc = np.asarray(term), np.asarray(trunc)

@@ -145,7 +145,7 @@ def _check_pairs(cases):
 
     def run(values):
         outs = []
-        for k, (tin, tout, sizes, e_in, e_out) in enumerate(cases):
+        for k, (tin, tout, _sizes, e_in, e_out) in enumerate(cases):
             vi, vo = values[k]
             a = CompactEdge(tin, e_in.out_shape, e_in.in_shape, values=vi, imap=e_in.imap)
             b = CompactEdge(tout, e_out.out_shape, e_out.in_shape, values=vo, imap=e_out.imap)

@@ -10,6 +10,7 @@ import pytest
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rl.md"
 
 
+@pytest.mark.slow  # ~15-40 s (torch + a PPO rollout); the fast PPO smoke test covers the path
 def test_docs_python_example_runs(tmp_path):
     pytest.importorskip("sb3_contrib")
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
