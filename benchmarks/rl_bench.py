@@ -7,6 +7,10 @@
   excluded).
 
 Usage: ``python benchmarks/rl_bench.py [--task RoeFlux_1d] [--az-envs 16] [--ppo-envs 8]``
+
+``python benchmarks/rl_bench.py --table RUNS_DIR`` instead summarises the training runs under
+RUNS_DIR (every ``*/checkpoint/recorder.json``) as the markdown results table: per task and
+agent, best cost per seed, mean and best over seeds, and the issue's target.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import argparse
 import os
 import platform
 import time
+
+import numpy as np
 
 
 def main() -> None:
@@ -25,7 +31,11 @@ def main() -> None:
     ap.add_argument("--az-repeats", type=int, default=1)
     ap.add_argument("--ppo-envs", type=int, default=8)
     ap.add_argument("--ppo-rollouts", type=int, default=2)
+    ap.add_argument("--table", metavar="RUNS_DIR", help="summarise training runs instead")
     args = ap.parse_args()
+    if args.table:
+        print(results_table(args.table))
+        return
 
     import jax
 
@@ -49,6 +59,37 @@ def main() -> None:
     print(f"MaskablePPO ({args.ppo_envs} envs, rollout {graph.num_intermediates}): "
           f"{sps:,.1f} env steps/s (rollouts + updates)")
     print(f"ratio PPO env steps / AlphaZero moves: {sps / mps:.1f}x")
+
+
+def results_table(runs_dir: str) -> str:
+    """Markdown table of the runs under ``runs_dir`` (see the module docstring)."""
+    import json
+    from collections import defaultdict
+    from pathlib import Path
+
+    from crosscountry_gym.baselines.rl.training import baseline_costs, load_graph
+
+    runs = defaultdict(list)
+    for f in sorted(Path(runs_dir).glob("*/checkpoint/recorder.json")):
+        st = json.loads(f.read_text())
+        runs[(st["task"], st["method"], st["cost_model"])].append(st)
+    lines = ["| task | agent | seeds | budget used per run (min) | env steps per run | best per "
+             "seed | mean | best | fwd / rev / Markowitz | target | met by |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (task, method, model), sts in sorted(runs.items()):
+        b = baseline_costs(load_graph(task)[1], model)
+        target = min(b.values()) if method == "alphazero" else b["markowitz"]
+        best = [s["best_cost"] for s in sts]
+        met = sum(c is not None and c <= target for c in best)
+        used = ", ".join("%.1f" % (s["elapsed_s"] / 60) for s in sts)
+        lines.append(
+            f"| {task} | {method} | {', '.join(str(s['seed']) for s in sts)} | "
+            f"{used} | "
+            f"{', '.join(str(s['env_steps']) for s in sts)} | {', '.join(map(str, best))} | "
+            f"{np.mean(best):.1f} | {min(best)} | {b['forward']} / {b['reverse']} / "
+            f"{b['markowitz']} | <= {target} | {met}/{len(sts)} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

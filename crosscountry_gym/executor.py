@@ -535,9 +535,12 @@ _TOL = {"float64": 1e-10, "float32": 1e-4}
 
 
 def _cast_args(args: tuple, dtype: str) -> tuple:
+    """Float arrays cast to ``dtype``; Python floats stay weakly typed (they follow the precision
+    mode without changing the traced graph); other leaves unchanged."""
+
     def cast(x: Any) -> Any:
-        if isinstance(x, float | int) and not isinstance(x, bool):
-            return jnp.asarray(x, dtype) if isinstance(x, float) else x
+        if isinstance(x, int | float | bool):
+            return x
         a = jnp.asarray(x)
         return a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a
 
