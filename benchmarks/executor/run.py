@@ -16,8 +16,10 @@ benchmarks/executor/run.py``). Everything is ``jax.jit``-compiled; each timing i
 
 "best known" = the cheapest order in the exact cost model among the paper's published order
 (when its vertex ids apply to the traced per-sample graph) and the heuristic baselines.
-Variants whose single call is slow get fewer calls (at most ``--budget`` seconds each); the
-table says how many calls each median used.
+Fast variants are timed in 4 interleaved rounds of consecutive calls (after warm-up calls in
+each round), so that load changes on a shared machine affect them alike; variants whose single
+call takes more than 5 ms are timed alone for at most ``--budget`` seconds (>= 5 calls). The
+table says how many calls each median used where that is below the target.
 """
 
 from __future__ import annotations
@@ -97,22 +99,43 @@ def _best_order(name, graph):
     return o, label, c
 
 
-def _time(fn, args, warmup, calls, budget):
-    t0 = time.perf_counter()
-    out = fn(*args)
-    jax.block_until_ready(out)
-    compile_s = time.perf_counter() - t0
-    for _ in range(warmup):
+def _time_all(variants, args, warmup, calls, budget):
+    """Median ms per variant. Fast variants (a call < 5 ms after compiling) are timed in 4
+    interleaved rounds of consecutive calls (warm-up before each), so that load changes on a
+    shared machine hit them alike; slow ones are timed alone for at most ``budget`` seconds
+    (and >= 5 calls)."""
+    compile_s, fast, slow = {}, [], []
+    for k, fn in variants.items():
+        t0 = time.perf_counter()
         jax.block_until_ready(fn(*args))
-    times = []
+        compile_s[k] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        (fast if time.perf_counter() - t0 < 0.005 else slow).append(k)
+    times = {k: [] for k in variants}
+    rounds = 4
+    per_round = -(-calls // rounds)
     start = time.perf_counter()
-    while len(times) < calls:
-        t = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - t)
-        if time.perf_counter() - start > budget and len(times) >= 5:
+    for _ in range(rounds):
+        for k in fast:
+            fn = variants[k]
+            for _ in range(warmup):
+                jax.block_until_ready(fn(*args))
+            for _ in range(per_round):
+                t = time.perf_counter()
+                jax.block_until_ready(fn(*args))
+                times[k].append(time.perf_counter() - t)
+        if time.perf_counter() - start > budget * max(1, len(fast)):
             break
-    return statistics.median(times) * 1e3, len(times), compile_s
+    for k in slow:
+        start = time.perf_counter()
+        while len(times[k]) < calls:
+            t = time.perf_counter()
+            jax.block_until_ready(variants[k](*args))
+            times[k].append(time.perf_counter() - t)
+            if time.perf_counter() - start > budget and len(times[k]) >= 5:
+                break
+    return {k: (statistics.median(v) * 1e3, len(v), compile_s[k]) for k, v in times.items()}
 
 
 def bench_task(name, args_ns):
@@ -141,10 +164,9 @@ def bench_task(name, args_ns):
     row = {"task": name, "costs": costs, "best_label": best_label, "times": {}, "calls": {},
            "compile_s": {}}
     skip = set(args_ns.skip.split(",")) if args_ns.skip else set()
-    for k, fn in variants.items():
-        if k in skip or f"{name}:{k}" in skip:
-            continue
-        ms, n, comp = _time(fn, batched, args_ns.warmup, args_ns.calls, args_ns.budget)
+    variants = {k: fn for k, fn in variants.items() if k not in skip and f"{name}:{k}" not in skip}
+    results = _time_all(variants, batched, args_ns.warmup, args_ns.calls, args_ns.budget)
+    for k, (ms, n, comp) in results.items():
         row["times"][k], row["calls"][k], row["compile_s"][k] = ms, n, comp
         print(f"  {name:22s} {k:18s} {ms:10.3f} ms  ({n} calls, compile {comp:.1f} s)",
               flush=True)
@@ -189,6 +211,37 @@ def markdown(rows, meta):
             f"{cell(r, 'best')} ({r['best_label']}) | {cell(r, FAIR[0])} | {cell(r, FAIR[1])} | "
             f"{ratio} | {c['fwd']} / {c['rev']} / {c['markowitz']} / {c['best']} |"
         )
+    lines += ["", "## Targets", ""]
+    slower, fast_enough = [], []
+    for r in rows:
+        fair = [r["times"][k] for k in FAIR if k in r["times"]]
+        if not fair or "best" not in r["times"]:
+            continue
+        ratio = min(fair) / r["times"]["best"]
+        if ratio < 1.0:
+            slower.append(f"{r['task']} ({ratio:.2f}x)")
+        if r["task"] in ("RoeFlux_1d", "RobotArm_6DOF", "RandomFunction_g"):
+            fast_enough.append(f"{r['task']} {ratio:.2f}x" + (" (target met)" if ratio >= 1.5
+                                                              else " (target 1.5x NOT met)"))
+    lines.append("* Best-known order never slower than the faster fair baseline: "
+                 + ("met on every task measured." if not slower
+                    else "NOT met on " + ", ".join(slower) + "."))
+    lines.append("* At least 1.5x faster on RoeFlux_1d, RobotArm_6DOF, RandomFunction_g: "
+                 + ("; ".join(fast_enough) or "not measured") + ".")
+    lines += ["", "## Fewer multiplications that did not give less time", ""]
+    found = False
+    for r in rows:
+        ks = [k for k in OURS if k in r["times"]]
+        for a in ks:
+            for b in ks:
+                ca, cb = r["costs"][a], r["costs"][b]
+                ta, tb = r["times"][a], r["times"][b]
+                if ca < cb and ta > 1.05 * tb and a != b:
+                    found = True
+                    lines.append(f"* {r['task']}: {a} ({ca} mults) took {ta:.3f} ms, "
+                                 f"{b} ({cb} mults) {tb:.3f} ms")
+    if not found:
+        lines.append("* none (within 5 %)")
     lines += ["", "Paper protocol, reported separately: `jax.jit(jax.jacrev(jax.vmap(f)))` "
               "(Jacobian of the batched function; batch x batch blocks).", "",
               "| task | jacrev(vmap(f)) ms | best known order ms |", "|---|---|---|"]
