@@ -30,7 +30,6 @@ from math import prod
 from typing import Any
 
 import jax
-import jax.extend.core as jcore
 import jax.numpy as jnp
 import numpy as np
 
@@ -318,8 +317,3 @@ def _basis(untied: Sequence[int], sizes: dict[int, int], shape2: tuple[int, int]
         g = grids[(p - 1) % 2]  # position 1/3 -> first 2-D dim, 2/4 -> second
         seeds &= g[None] == ks[i][:, None, None]
     return seeds.astype(dtype)
-
-
-def literal_value(v: Any) -> Any:
-    """Value of a jaxpr Literal."""
-    return v.val if isinstance(v, jcore.Literal) else None
