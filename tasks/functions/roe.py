@@ -114,7 +114,7 @@ def _pressure_3d(rho, mom, energy):
 def _euler_flux_3d(rho, mom, vel, energy, p):
     """Physical flux split as (m_x, p e_x + m v, v_x (p + E)); ``p`` has shape (1,)."""
     vel_x = vel[0:1]
-    p_padded = jnp.concatenate([p, jnp.zeros(2, dtype=jnp.float32)])
+    p_padded = jnp.concatenate([p, jnp.zeros(2, dtype=p.dtype)])
     return mom[0:1], p_padded + mom * vel, vel_x * (p + energy)
 
 
