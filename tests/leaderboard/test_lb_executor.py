@@ -143,4 +143,4 @@ def test_graph_mismatch_of_task_function_is_a_skip(monkeypatch):
     fns = __import__("sys").modules["crosscountry_gym.tasks.functions"]
     fns.example_args = lambda name: (1.0, 2.0)
     check = executor_check(TASK, (1, 2, 3))
-    assert check["status"] == "skipped" and "other than the frozen benchmark graph" in check["detail"]
+    assert check["status"] == "skipped" and "differs from the frozen benchmark graph" in check["detail"]
