@@ -131,7 +131,7 @@ class ReferenceState:
         self.graph = graph
         self.model = model
         self._c = _cache(model)
-        succ0, pred0 = _adjacency(graph)
+        succ0, pred0, self._unit = _adjacency(graph)
         self.succ: dict[int, dict[int, Record]] = {r: d.copy() for r, d in succ0.items()}
         self.pred: dict[int, dict[int, Record]] = {v: d.copy() for v, d in pred0.items()}
         self.eliminated: list[int] = []
@@ -148,7 +148,25 @@ class ReferenceState:
         outs = self.succ.pop(row, None) or {}
         pred, succ = self.pred, self.succ
         step = 0
-        if outs:
+        if outs and self._unit:
+            # All records are (1, 1, 1, 1) (scalar graphs, which stay scalar): every valued
+            # product costs exactly 1 and the records are the shared per-type tuples.
+            mul, merge, unit = self._c.mul, self._c.merge, _UNIT_RECORDS
+            out_items_unit = [(t, rec[0], pred[t]) for t, rec in outs.items()]
+            for r, rin in ins.items():
+                succ_r = succ[r]
+                mul_in = mul[rin[0]]
+                for t, tout, pred_t in out_items_unit:
+                    size_fn, ptype = mul_in[tout]
+                    if size_fn is not None:
+                        step += 1
+                    old = succ_r.get(t)
+                    rec = unit[merge[old[0]][ptype]] if old else unit[ptype]
+                    succ_r[t] = rec
+                    pred_t[r] = rec
+            for _, _, pred_t in out_items_unit:
+                del pred_t[row]
+        elif outs:
             mul, merge = self._c.mul, self._c.merge
             out_items = [(t, rec, pred[t]) for t, rec in outs.items()]
             for r, (tin, _, _, s1, s2) in ins.items():
@@ -184,22 +202,27 @@ class ReferenceState:
         return Graph(g.num_inputs, g.num_vertices, tuple(sorted(edges)), g.outputs, g.name)
 
 
-_ADJ_CACHE: dict[Graph, tuple[dict, dict]] = {}
+_ADJ_CACHE: dict[Graph, tuple[dict, dict, bool]] = {}
+_UNIT_RECORDS: dict[int, Record] = {c: (c, 1, 1, 1, 1) for c in CODES}
 
 
-def _adjacency(graph: Graph) -> tuple[dict[int, dict[int, Record]], dict[int, dict[int, Record]]]:
-    """Initial (succ, pred) dicts of a graph, memoised (graphs are immutable; a small cache)."""
+def _adjacency(
+    graph: Graph,
+) -> tuple[dict[int, dict[int, Record]], dict[int, dict[int, Record]], bool]:
+    """Initial (succ, pred) dicts of a graph and whether every record is all-ones, memoised
+    (graphs are immutable; a small cache)."""
     adj = _ADJ_CACHE.get(graph)
     if adj is None:
         succ: dict[int, dict[int, Record]] = {}
         pred: dict[int, dict[int, Record]] = {}
+        unit = all(e.out_shape == (1, 1) and e.in_shape == (1, 1) for e in graph.edges)
         for e in graph.edges:
-            rec = (e.type, *e.out_shape, *e.in_shape)
+            rec = _UNIT_RECORDS[e.type] if unit else (e.type, *e.out_shape, *e.in_shape)
             succ.setdefault(e.source, {})[e.target] = rec
             pred.setdefault(e.target, {})[e.source] = rec
         if len(_ADJ_CACHE) > 64:
             _ADJ_CACHE.clear()
-        adj = _ADJ_CACHE[graph] = (succ, pred)
+        adj = _ADJ_CACHE[graph] = (succ, pred, unit)
     return adj
 
 
