@@ -70,7 +70,7 @@ def _step_cost(st: ReferenceState, v: int) -> int:
     outs = st.succ.get(st.graph.num_inputs + v)
     if not ins or not outs:
         return 0
-    mul = st._c.mul
+    mul = st._c.mul  # the shared product_lookup(model)
     total = 0
     for tin, _, _, s1, s2 in ins.values():
         mul_in = mul[tin]

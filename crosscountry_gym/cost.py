@@ -111,6 +111,12 @@ def _size_product(exponents: tuple[int, ...]) -> Callable[..., int]:
 _CACHES: dict[str, _ProductCache] = {}
 
 
+def product_lookup(model: CostModel) -> _ProductCache:
+    """The per-model product and merge lookups shared by every Python-side eliminator:
+    ``.mul[tin][tout] = (size_fn or None, result type)``, ``.merge[existing][new]``."""
+    return _cache(model)
+
+
 def _cache(model: CostModel) -> _ProductCache:
     if model not in _CACHES:
         _CACHES[model] = _ProductCache(model)

@@ -21,34 +21,20 @@ Rows: source row r in 1..num_inputs is an input, row num_inputs + v is vertex v 
 
 from __future__ import annotations
 
-from functools import cache
-
-from crosscountry_gym.cost import InvalidOrderError
+from crosscountry_gym.cost import InvalidOrderError, product_lookup
 from crosscountry_gym.graph import Graph
-from crosscountry_gym.sparsity import CODES, CostModel, merge_rule, product_rule
+from crosscountry_gym.sparsity import CostModel
 
 __all__ = ["TypedState", "ScalarState", "SearchState", "is_scalar", "make_state"]
 
 Record = tuple[int, int, int, int, int]  # (type, o1, o2, p1, p2), as in crosscountry_gym.cost
 
 
-@cache
 def _tables(model: str) -> tuple[dict, dict]:
-    """``mul[(tin, tout)] = (free, size positions, result type)``, ``merge[(old, new)]``.
-
-    Built from the public rules of :mod:`crosscountry_gym.sparsity`; a product costs the product
-    of the selected sizes among (T1, T2, V1, V2, S1, S2), or 0 when the rule's constant is 0.
-    """
-    mul: dict[tuple[int, int], tuple[bool, tuple[int, ...], int]] = {}
-    merge: dict[tuple[int, int], int] = {}
-    for a in CODES:
-        for b in CODES:
-            merge[(a, b)] = merge_rule(a, b, model)
-            if a and b:
-                pr = product_rule(a, b, model)
-                pos = tuple(i for i, e in enumerate(pr.exponents) if e)
-                mul[(a, b)] = (not pr.const, pos, pr.result)
-    return mul, merge
+    """``mul[tin][tout] = (size_fn or None, result type)`` and ``merge[old][new]``: the lookups
+    of the reference cost (:func:`crosscountry_gym.cost.product_lookup`), shared, not rebuilt."""
+    lookup = product_lookup(model)
+    return lookup.mul, lookup.merge
 
 
 def _check_model(model: str) -> None:
@@ -148,14 +134,11 @@ class TypedState:
         mul = self._mul
         total = 0
         for tin, _, _, s1, s2 in ins.values():
+            mul_in = mul[tin]
             for tout, t1, t2, v1, v2 in outs.values():
-                free, pos, _ = mul[(tin, tout)]
-                if not free:
-                    sizes = (t1, t2, v1, v2, s1, s2)
-                    c = 1
-                    for i in pos:
-                        c *= sizes[i]
-                    total += c
+                size_fn = mul_in[tout][0]
+                if size_fn is not None:
+                    total += size_fn(t1, t2, v1, v2, s1, s2)
         return total
 
     def eliminate(self, vertex: int) -> int:
@@ -179,16 +162,13 @@ class TypedState:
                 succ_r = succ[r] = succ[r].copy()
                 own_s.add(r)
             del succ_r[row]
+            mul_in = mul[tin]
             for t, (tout, t1, t2, v1, v2) in outs.items():
-                free, pos, ptype = mul[(tin, tout)]
-                if not free:
-                    sizes = (t1, t2, v1, v2, s1, s2)
-                    c = 1
-                    for i in pos:
-                        c *= sizes[i]
-                    step += c
+                size_fn, ptype = mul_in[tout]
+                if size_fn is not None:
+                    step += size_fn(t1, t2, v1, v2, s1, s2)
                 old = succ_r.get(t)
-                rec = (merge[(old[0] if old else 0, ptype)], t1, t2, s1, s2)
+                rec = (merge[old[0]][ptype] if old else ptype, t1, t2, s1, s2)
                 succ_r[t] = rec
                 pred[t][r] = rec
             if not succ_r:
