@@ -39,9 +39,11 @@ import jax.extend.core as jcore
 import jax.numpy as jnp
 import numpy as np
 
+from . import elementwise
 from .compact import CompactEdge, IndexMap, astype, product, reshape, to_dense
 from .compact import merge as merge_edges
 from .cost import InvalidOrderError, cost, validate_order
+from .elementwise import SharedTerms
 from .graph import Graph
 from .partials import bind_eqn, edge_partial, needed_operands
 
@@ -217,9 +219,12 @@ def _partials(prep: _Prepared, flat_args: Sequence[Any]) -> dict[tuple[int, int]
     env: dict[Any, Any] = dict(tr.const_env)
     for v, x in zip(tr.all_input_vars, flat_args, strict=True):
         env[v] = x
+    shared = SharedTerms()  # one reciprocal / rsqrt per value, for primals and partials alike
     for k, eqn in enumerate(tr.eqns):
         if k in prep.needed_eqns:
-            outs = bind_eqn(eqn, [_read(env, v) for v in eqn.invars])
+            invals = [_read(env, v) for v in eqn.invars]
+            fast = elementwise.primal(shared, eqn, invals)
+            outs = [fast] if fast is not None else bind_eqn(eqn, invals)
             for v, val in zip(eqn.outvars, outs, strict=True):
                 if not isinstance(v, jcore.DropVar):
                     env[v] = val
@@ -227,8 +232,10 @@ def _partials(prep: _Prepared, flat_args: Sequence[Any]) -> dict[tuple[int, int]
     for vx, row, js, e, needed in prep.edge_jobs:
         eqn = vx.eqn
         invals = [_read(env, v) if i in needed else None for i, v in enumerate(eqn.invars)]
+        out = env.get(eqn.outvars[vx.outvar_index])
         edges[(row, vx.vertex)] = edge_partial(
-            eqn, invals, js, vx.outvar_index, e.type, e.out_shape, e.in_shape
+            eqn, invals, js, vx.outvar_index, e.type, e.out_shape, e.in_shape,
+            shared=shared, out=out,
         )
     return edges
 
@@ -251,6 +258,8 @@ def _plan_partials(tr: Any, edge_of: dict) -> tuple[list, set[int]]:
                 v = vx.eqn.invars[i]
                 if not isinstance(v, jcore.Literal):
                     needed_vars.add(v)
+            if elementwise.has_partial_rule(vx.eqn):  # its rule may read the output too
+                needed_vars.add(vx.eqn.outvars[vx.outvar_index])
     needed_eqns: set[int] = set()
     for k in range(len(tr.eqns) - 1, -1, -1):
         eqn = tr.eqns[k]
@@ -377,7 +386,7 @@ def jacobian(
 # Primitives that move, select or add values without multiplying them.
 _NO_MUL = frozenset(
     """add add_any sub neg select_n broadcast_in_dim reshape transpose squeeze expand_dims
-    concatenate pad slice dynamic_slice dynamic_update_slice gather scatter-add scatter_add
+    concatenate stack pad slice dynamic_slice dynamic_update_slice gather scatter-add scatter_add
     scatter iota eq ne lt le gt ge and or not convert_element_type copy copy_p
     reduce_sum rev split max min clamp stop_gradient""".split()
 )

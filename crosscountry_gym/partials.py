@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import elementwise
 from .compact import (
     CompactEdge,
     ExecutorAlgebraError,
@@ -43,6 +44,7 @@ from .compact import (
     reshape,
     transpose,
 )
+from .elementwise import SharedTerms
 from .sparsity import UNDEFINED, Tie, code_of, sparsity_of
 
 __all__ = ["bind_eqn", "edge_partial", "needed_operands"]
@@ -95,12 +97,18 @@ def edge_partial(
     code: int,
     out2: tuple[int, int],
     in2: tuple[int, int],
+    *,
+    shared: SharedTerms | None = None,
+    out: Any = None,
 ) -> CompactEdge:
     """The compact partial of output ``outvar_index`` of ``eqn`` w.r.t. the operand in ``slots``.
 
     ``slots`` lists every operand position holding this source variable (``mul x x``: two), and
     the partial is the sum over them. ``code``, ``out2`` and ``in2`` are the edge's record.
-    Only the operands named by :func:`needed_operands` must hold values in ``invals``.
+    Only the operands named by :func:`needed_operands` must hold values in ``invals``. With
+    ``shared`` (and ``out``, the equation's primal output), elementwise partials that have a
+    rule in :mod:`~crosscountry_gym.elementwise` reuse its shared reciprocals instead of JAX's
+    JVP rule.
     """
     if code in (-1, -6, -7):
         return CompactEdge(code, out2, in2)
@@ -116,7 +124,10 @@ def edge_partial(
                 v = _dot_apply(invals[1 - j], plan, layout_shape(code, out2, in2))
                 vals = v if vals is None else vals + v
             return CompactEdge(code, out2, in2, values=vals)
-    values = _seeded(eqn, invals, slots, outvar_index, code, out2, in2)
+    diag = None
+    if shared is not None and out is not None and len(eqn.outvars) == 1:
+        diag = elementwise.partial(shared, eqn, invals, out, slots)
+    values = _seeded(eqn, invals, slots, outvar_index, code, out2, in2, diag=diag)
     return CompactEdge(code, out2, in2, values=values)
 
 
@@ -243,7 +254,13 @@ def _seeded(
     code: int,
     out2: tuple[int, int],
     in2: tuple[int, int],
+    diag: Array | None = None,
 ) -> Array:
+    """Seeded JVPs (or VJPs) of the equation, arranged in the layout of ``code``.
+
+    ``diag``: the elementwise partial (the output's shape), when a shared-term rule gave it; it
+    is exactly the one JVP with a ones seed, so it is used when that is the only seed.
+    """
     x0 = invals[slots[0]]
     in_true = _shape(eqn, slots[0])
     out_true = tuple(eqn.outvars[k].aval.shape)
@@ -264,11 +281,12 @@ def _seeded(
     dtype = jnp.result_type(x0)
     if n_fwd <= n_rev:
         seeds = _basis(untied_in, sizes, in2, dtype)  # [n, p1, p2]
-        _, lin = jax.linearize(f, x0)
-        if seeds.shape[0] == 1:
-            ys = lin(seeds[0].reshape(in_true))
+        if seeds.shape[0] == 1 and diag is not None and tuple(jnp.shape(diag)) == out_true:
+            ys = diag
+        elif seeds.shape[0] == 1:
+            ys = jax.linearize(f, x0)[1](seeds[0].reshape(in_true))
         else:
-            ys = jax.vmap(lin)(seeds.reshape((-1, *in_true)))
+            ys = jax.vmap(jax.linearize(f, x0)[1])(seeds.reshape((-1, *in_true)))
         ys = reshape(ys, tuple(sizes[p] for p in untied_in) + out2)
         # dims: untied input positions (in order), then o1, o2
         dim_of = {p: i for i, p in enumerate(untied_in)}

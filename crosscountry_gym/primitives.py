@@ -588,6 +588,7 @@ RULES: dict[str, Rule] = {
     "pad": _selection,
     "rev": _selection,
     "concatenate": _concatenate,
+    "stack": _concatenate,  # jnp.stack's own primitive since jax 0.10: a concatenate of new axes
     "split": _split,
     # the paper's extractor typed custom_jvp_call as one unary vertex (alphagrad mode only;
     # the exact mode inlines it)

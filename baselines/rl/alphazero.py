@@ -107,7 +107,7 @@ class AZConfig:
     value_coef: float = 10.0
     value_transform: str = "r2d2"
     batch_size: int = 512
-    updates_per_iteration: int = 2
+    updates_per_iteration: int = 16
     buffer_iterations: int = 4
 
     def __post_init__(self) -> None:

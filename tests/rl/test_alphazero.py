@@ -24,7 +24,7 @@ from crosscountry_gym.envs import jax_env as E  # noqa: E402
 
 SCRIPT = Path(__file__).with_name("az_smoke_script.py")
 SMALL = az.AZConfig(num_envs=2, num_simulations=4, d_model=16, num_layers=1, num_heads=2,
-                    ff_dim=32, batch_size=8)
+                    ff_dim=32, batch_size=8, updates_per_iteration=2)
 
 
 def test_value_transform_roundtrip():

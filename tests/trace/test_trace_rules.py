@@ -384,6 +384,16 @@ def test_concatenate_own_shapes():
     assert {tuple(e.in_shape) for e in g.edges} == {(2, 1)}
 
 
+def test_stack_is_data_movement():
+    """``jnp.stack`` binds its own ``stack`` primitive since jax 0.10: type 11 per operand."""
+    args = (V(2), V(2), V(2))
+    t = trace(lambda a, b, c: jnp.stack([a, b, c]), *args)
+    assert t.graph.vertex_labels == ("stack",)
+    assert sorted(e.type for e in t.graph.edges) == [11, 11, 11]
+    assert {tuple(e.in_shape) for e in t.graph.edges} == {(2, 1)}
+    check_trace_honest(t, args)
+
+
 def test_pad_rev_split():
     t = trace(lambda x, p: lax.pad(x, p, [(1, 2, 0)]), V(), S)
     assert sorted(e.record for e in t.graph.edges) == [
@@ -434,6 +444,7 @@ def test_every_registered_rule_is_tested():
             "dynamic_slice",
             "dynamic_update_slice",
             "concatenate",
+            "stack",
             "pad",
             "rev",
             "split",
