@@ -19,7 +19,7 @@ benchmarks/executor/run.py``). Everything is ``jax.jit``-compiled; each timing i
 entries (same condition) and the heuristic baselines.
 Fast variants are timed in 4 interleaved rounds of consecutive calls (after warm-up calls in
 each round), so that load changes on a shared machine affect them alike; variants whose single
-call takes more than 5 ms are timed alone for at most ``--budget`` seconds (>= 5 calls). The
+call takes more than 5 ms are timed alone for at most ``--budget`` seconds (>= 3 calls). The
 table says how many calls each median used where that is below the target.
 """
 
@@ -89,30 +89,34 @@ def _per_sample(name, batch, scale):
 
 
 def _best_order(name, graph):
-    """Cheapest exact-cost order among the published one (if it applies) and the heuristics."""
-    cands = {}
+    """Cheapest exact-cost order among the published one, the leaderboard's entries (both as
+    given when the traced graph is the frozen one, else mapped onto the traced graph) and the
+    heuristics."""
+    from crosscountry_gym.cost import validate_order
+    from crosscountry_gym.tasks.fidelity import translate_order
+
     task = tasks.load(name)
-    if graph.structure_fingerprint == task.graph.structure_fingerprint:
-        cands["published"] = tuple(task.paper.best_order)
-    else:
-        try:
-            from crosscountry_gym.tasks.fidelity import translate_order
-
-            o = translate_order(name, task.paper.best_order, rules="exact")
-            from crosscountry_gym.cost import validate_order
-
-            validate_order(graph, o)
-            if len(graph.eliminable) == len(o):
-                cands["published (mapped)"] = o
-        except (ValueError, ImportError):
-            pass
     same_graph = graph.structure_fingerprint == task.graph.structure_fingerprint
-    for path in sorted((ROOT / "leaderboard/submissions" / name).glob("*.json")) if same_graph else ():
+
+    def usable(order):
+        if same_graph:
+            return tuple(order)
         try:
-            cands[f"leaderboard {json.loads(path.read_text())['id']}"] = tuple(
-                json.loads(path.read_text())["order"])
+            o = translate_order(name, order, rules="exact")
+            validate_order(graph, o)
+        except ValueError:
+            return None
+        return tuple(o) if len(graph.eliminable) == len(o) else None
+
+    suffix = "" if same_graph else " (mapped)"
+    found = {"published" + suffix: usable(task.paper.best_order)}
+    for path in sorted((ROOT / "leaderboard/submissions" / name).glob("*.json")):
+        try:
+            entry = json.loads(path.read_text())
+            found[f"leaderboard {entry['id']}{suffix}"] = usable(entry["order"])
         except (ValueError, KeyError):
             continue
+    cands = {label: o for label, o in found.items() if o is not None}
     for h in heuristics.HEURISTICS:
         try:
             cands[h] = tuple(heuristics.heuristic_order(graph, h))
@@ -132,7 +136,7 @@ def _time_all(variants, args, warmup, calls, budget):
     """Median ms per variant. Fast variants (a call < 5 ms after compiling) are timed in 4
     interleaved rounds of consecutive calls (warm-up before each), so that load changes on a
     shared machine hit them alike; slow ones are timed alone for at most ``budget`` seconds
-    (and >= 5 calls)."""
+    (and >= 3 calls)."""
     compile_s, fast, slow = {}, [], []
     for k, fn in variants.items():
         t0 = time.perf_counter()
@@ -162,7 +166,7 @@ def _time_all(variants, args, warmup, calls, budget):
             t = time.perf_counter()
             jax.block_until_ready(variants[k](*args))
             times[k].append(time.perf_counter() - t)
-            if time.perf_counter() - start > budget and len(times[k]) >= 5:
+            if time.perf_counter() - start > budget and len(times[k]) >= 3:
                 break
     return {k: (statistics.median(v) * 1e3, len(v), compile_s[k]) for k, v in times.items()}
 
@@ -212,7 +216,10 @@ def markdown(rows, meta):
         f"on {meta['cpus']} CPUs (the machine is shared; figures are noisy).  ",
         f"Batch {meta['batch']} for the per-sample tasks, scale {meta['scale']} for MLP and "
         "Transformer; medians over the number of calls shown (target 200) after "
-        f"{meta['warmup']} warm-up calls, all `jax.jit`-compiled.",
+        f"{meta['warmup']} warm-up calls, all `jax.jit`-compiled. "
+        + ("Threads: one pinned core, synchronous dispatch (the paper's protocol; "
+           "`--threads all` for JAX's defaults)."
+           if meta.get("threads", "all") == "pinned" else "Threads: JAX's defaults."),
         "",
         "Times in ms (median per call). Ours = `jax.vmap(jacobian(f, order))`; multiplications "
         "= exact cost of the order on the traced per-sample graph.",
@@ -273,20 +280,19 @@ def markdown(rows, meta):
         lines.append("* none (within 5 %)")
     lines += [
         "",
-        "Why fewer multiplications often do not mean less time here: at batch 512 a per-sample "
-        "scalar task is a few hundred elementwise operations on 512-vectors. XLA:CPU fuses them "
-        "into a few dozen loop kernels, and it cuts fusions at expensive operations (div, sqrt, "
-        "pow, atan2, ...) that have several consumers, whatever the elimination order; our "
-        "programs and jax.jacfwd/jacrev end up with about the same number of kernels (49 for "
-        "RoeFlux_1d in all of them). Each kernel does little arithmetic, so the call time is "
-        "dominated by kernel count, memory traffic of the intermediate vectors and launch "
-        "overhead, not by the multiplications the cost model counts (RoeFlux_1d: 320 to 620 "
-        "per sample). Where the forward order runs fastest, a plausible reason is that it "
-        "consumes each local partial right after the primal operation that produced it (data "
-        "still in cache). "
-        "For MLP and Transformer the time goes into writing the large dense Jacobian blocks "
-        "(per-sample gradients of 128 x 64 weights) and a few dense products, which the "
-        "reverse-like orders share with jax.jacrev.",
+        "Why fewer multiplications often do not mean less time here (details in "
+        "docs/executor.md, *Speed*): at batch 512 a per-sample scalar task is a few hundred "
+        "elementwise operations on 512-vectors. XLA:CPU fuses them into a few dozen loop kernels; "
+        "it starts a kernel for every output leaf and for every expensive value (div, sqrt, exp, "
+        "...) with several consumers, and recomputes the cheap values (mul, add) inside every "
+        "kernel that needs them. The call time therefore follows the kernel count (about a "
+        "microsecond each, plus about one per output leaf) and the recomputed cheap work, not the "
+        "multiplications the cost model counts: on RoeFlux_1d all four orders (295 to 620 "
+        "multiplications per sample) run in the same time. What the executor gains on the scalar "
+        "tasks comes from sharing one reciprocal / rsqrt per value (RoeFlux_1d: 35 kernels "
+        "against 49 in jax.jacfwd/jacrev) and from the compact partials; what it gains on "
+        "RandomFunction_g and RoeFlux_3d also from the orders. For MLP and Transformer both "
+        "sides spend the time writing the same large per-sample Jacobian blocks (ties).",
     ]
     lines += ["", "Paper protocol, reported separately: `jax.jit(jax.jacrev(jax.vmap(f)))` "
               "(Jacobian of the batched function; batch x batch blocks).", "",
@@ -333,7 +339,7 @@ def main(argv=None):
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--budget", type=float, default=30.0,
-                    help="max seconds of timed calls per variant (then >= 5 calls)")
+                    help="max seconds of timed calls per variant (then >= 3 calls)")
     ap.add_argument("--threads", choices=("pinned", "all"), default="pinned",
                     help="pinned (default): one core, synchronous dispatch, as in the paper's "
                     "measurement; all: JAX defaults")

@@ -60,6 +60,9 @@ def register(subparsers: Any) -> None:
                    help="parallel episodes per iteration (default: ppo 8, alphazero 16)")
     p.add_argument("--simulations", type=_positive_int, default=None,
                    help="alphazero: MCTS simulations per move (default 50)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override one field of the agent's config (AZConfig / PPOConfig), e.g. "
+                   "--set updates_per_iteration=8; repeatable")
     p.add_argument("--checkpoint-every", type=_positive_float, default=2.0, metavar="MINUTES",
                    help="checkpoint interval (default 2 minutes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -83,11 +86,13 @@ def run(args: argparse.Namespace) -> int:
 
         if args.simulations is not None:
             overrides["num_simulations"] = args.simulations
-        config = agent.AZConfig(**overrides)
+        config_cls = agent.AZConfig
     else:
         from crosscountry_gym.baselines.rl import sb3_agent as agent
 
-        config = agent.PPOConfig(**overrides)
+        config_cls = agent.PPOConfig
+    overrides |= parse_overrides(config_cls, args.overrides)
+    config = config_cls(**overrides)
 
     bar = None if args.no_progress else _progress_bar(budget_s, args.agent, args.task)
 
@@ -115,6 +120,38 @@ def run(args: argparse.Namespace) -> int:
     summary = {k: v for k, v in result.as_dict().items() if k != "best_order"}
     print(json.dumps(summary, indent=1), file=sys.stdout)
     return 0
+
+
+def parse_overrides(config_cls: Any, items: list[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` -> typed fields of the dataclass ``config_cls``.
+
+    Raises ValueError naming the bad item: no ``=``, an unknown field (the known ones are
+    listed) or a value that does not parse as the field's type.
+    """
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+        if key not in fields:
+            raise ValueError(f"--set {item!r}: {config_cls.__name__} has no field {key!r}; "
+                             f"fields: {', '.join(sorted(fields))}")
+        kind = type(getattr(config_cls(), key))
+        try:
+            if kind is bool:
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                value: Any = text.lower() in ("true", "1")
+            else:
+                value = kind(text)
+        except ValueError:
+            raise ValueError(f"--set {item!r}: {key} expects a value of type {kind.__name__}") from None
+        out[key] = value
+    return out
 
 
 def _progress_bar(total_s: float, agent: str, task: str):

@@ -31,6 +31,14 @@ def test_help_lists_agents_and_is_light():
         (["train", "ppo", "--task", "Nope", "--budget", "1"], "unknown task 'Nope'"),
         (["train", "ppo", "--task", "RoeFlux_1d", "--budget", "1", "--simulations", "5"],
          "alphazero only"),
+        (["train", "alphazero", "--task", "RoeFlux_1d", "--budget", "1", "--set", "nope=1"],
+         "AZConfig has no field 'nope'"),
+        (["train", "alphazero", "--task", "RoeFlux_1d", "--budget", "1", "--set",
+          "updates_per_iteration=many"], "expects a value of type int"),
+        (["train", "ppo", "--task", "RoeFlux_1d", "--budget", "1", "--set", "n_epochs"],
+         "expected KEY=VALUE"),
+        (["train", "ppo", "--task", "RoeFlux_1d", "--budget", "1", "--set", "n_epochs=0"],
+         "n_epochs must be a positive int"),
     ],
 )
 def test_user_errors_are_one_line(capsys, argv, message):
@@ -63,3 +71,13 @@ def test_short_ppo_run_writes_outputs_and_resumes(tmp_path, capsys):
     assert again["env_steps"] == summary["env_steps"]
     assert main(argv[:5] + ["2"] + argv[6:] + ["--resume"]) == 2  # other seed
     assert "seed" in capsys.readouterr().err
+
+
+def test_set_overrides_are_typed():
+    from crosscountry_gym.baselines.rl.alphazero import AZConfig
+    from crosscountry_gym.cli.train_cmd import parse_overrides
+
+    got = parse_overrides(AZConfig, ["updates_per_iteration=8", "learning-rate=3e-4",
+                                     "value_transform=symlog"])
+    assert got == {"updates_per_iteration": 8, "learning_rate": 3e-4, "value_transform": "symlog"}
+    assert AZConfig(**got).updates_per_iteration == 8
