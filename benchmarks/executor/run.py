@@ -17,7 +17,7 @@ benchmarks/executor/run.py``). Everything is ``jax.jit``-compiled; each timing i
 "best known" = the cheapest order in the exact cost model among the paper's published order
 (when its vertex ids apply to the traced per-sample graph), the orders of the leaderboard's
 entries (same condition) and the heuristic baselines.
-Fast variants are timed in 4 interleaved rounds of consecutive calls (after warm-up calls in
+Fast variants are timed in 25 interleaved rounds of 8 consecutive calls (after 2 warm-up calls in
 each round), so that load changes on a shared machine affect them alike; variants whose single
 call takes more than 5 ms are timed alone for at most ``--budget`` seconds (>= 3 calls). The
 table says how many calls each median used where that is below the target.
@@ -133,10 +133,10 @@ def _best_order(name, graph):
 
 
 def _time_all(variants, args, warmup, calls, budget):
-    """Median ms per variant. Fast variants (a call < 5 ms after compiling) are timed in 4
-    interleaved rounds of consecutive calls (warm-up before each), so that load changes on a
-    shared machine hit them alike; slow ones are timed alone for at most ``budget`` seconds
-    (and >= 3 calls)."""
+    """Median ms per variant. Fast variants (a call < 5 ms after compiling) are timed in 25
+    interleaved rounds of 8 consecutive calls (2 warm-up calls before each), so that the
+    load phases of a shared machine (tens of milliseconds to seconds) hit them alike; slow
+    ones are timed alone for at most ``budget`` seconds (and >= 3 calls)."""
     compile_s, fast, slow = {}, [], []
     for k, fn in variants.items():
         t0 = time.perf_counter()
@@ -146,13 +146,17 @@ def _time_all(variants, args, warmup, calls, budget):
         jax.block_until_ready(fn(*args))
         (fast if time.perf_counter() - t0 < 0.005 else slow).append(k)
     times = {k: [] for k in variants}
-    rounds = 4
-    per_round = -(-calls // rounds)
+    per_round = 8
+    rounds = -(-calls // per_round)
+    warmup_round = min(warmup, 2)
+    for k in fast:  # the full warm-up once
+        for _ in range(warmup):
+            jax.block_until_ready(variants[k](*args))
     start = time.perf_counter()
     for _ in range(rounds):
         for k in fast:
             fn = variants[k]
-            for _ in range(warmup):
+            for _ in range(warmup_round):
                 jax.block_until_ready(fn(*args))
             for _ in range(per_round):
                 t = time.perf_counter()
