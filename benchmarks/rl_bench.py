@@ -72,24 +72,40 @@ def results_table(runs_dir: str) -> str:
     runs = defaultdict(list)
     for f in sorted(Path(runs_dir).glob("*/checkpoint/recorder.json")):
         st = json.loads(f.read_text())
+        st["_metrics"] = f.parent.parent / "metrics.csv"
         runs[(st["task"], st["method"], st["cost_model"])].append(st)
     lines = ["| task | agent | seeds | budget used per run (min) | env steps per run | best per "
-             "seed | mean | best | fwd / rev / Markowitz | target | met by |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "seed | mean | best | fwd / rev / Markowitz | target | met by | minutes to target |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (task, method, model), sts in sorted(runs.items()):
         b = baseline_costs(load_graph(task)[1], model)
         target = min(b.values()) if method == "alphazero" else b["markowitz"]
         best = [s["best_cost"] for s in sts]
         met = sum(c is not None and c <= target for c in best)
         used = ", ".join("%.1f" % (s["elapsed_s"] / 60) for s in sts)
+        reach = ", ".join(_minutes_to(s["_metrics"], target) for s in sts)
         lines.append(
             f"| {task} | {method} | {', '.join(str(s['seed']) for s in sts)} | "
             f"{used} | "
             f"{', '.join(str(s['env_steps']) for s in sts)} | {', '.join(map(str, best))} | "
             f"{np.mean(best):.1f} | {min(best)} | {b['forward']} / {b['reverse']} / "
-            f"{b['markowitz']} | <= {target} | {met}/{len(sts)} |"
+            f"{b['markowitz']} | <= {target} | {met}/{len(sts)} | {reach} |"
         )
     return "\n".join(lines)
+
+
+def _minutes_to(metrics_csv, target: int) -> str:
+    """Wall minutes (compile included) at the first logged row whose best cost <= target."""
+    import csv
+
+    try:
+        with open(metrics_csv, newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("best_cost") not in (None, "") and float(row["best_cost"]) <= target:
+                    return f"{float(row['wall_s']) / 60:.1f}"
+    except OSError:
+        return "?"
+    return "-"
 
 
 if __name__ == "__main__":
