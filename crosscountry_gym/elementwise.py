@@ -25,7 +25,7 @@ from typing import Any
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["SharedTerms", "has_primal_rule", "has_partial_rule"]
+__all__ = ["SharedTerms", "has_partial_rule", "has_primal_rule", "partial", "primal"]
 
 Array = Any
 
