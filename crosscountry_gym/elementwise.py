@@ -31,42 +31,34 @@ Array = Any
 
 
 class SharedTerms:
-    """Per-evaluation cache of reciprocals and reciprocal square roots, keyed by value identity.
+    """Per-evaluation cache of derived terms (reciprocals, reciprocal square roots, shared
+    denominators), keyed by the kind of term and the identity of what it is derived from.
 
     One instance lives for one evaluation of the partials (one trace of the Jacobian program),
-    so identities are stable: the cache also keeps every key alive.
+    so identities are stable: every entry also keeps its source alive.
     """
 
     def __init__(self) -> None:
-        self._recip: dict[int, tuple[Array, Array]] = {}
-        self._rsqrt: dict[int, tuple[Array, Array]] = {}
-        self._terms: dict[Any, Array] = {}
+        self._terms: dict[tuple[str, int], tuple[Any, Array]] = {}
+
+    def term(self, kind: str, source: Any, make: Any) -> Array:
+        """``make()``, built once per (``kind``, ``source``)."""
+        key = (kind, id(source))
+        if key not in self._terms:
+            self._terms[key] = (source, make())
+        return self._terms[key][1]
 
     def recip(self, x: Array) -> Array:
         """``1 / x``, computed once per value."""
-        hit = self._recip.get(id(x))
-        if hit is None:
-            hit = (x, 1 / jnp.asarray(x))
-            self._recip[id(x)] = hit
-        return hit[1]
+        return self.term("recip", x, lambda: 1 / jnp.asarray(x))
 
     def rsqrt(self, x: Array) -> Array:
         """``1 / sqrt(x)``, computed once per value."""
-        hit = self._rsqrt.get(id(x))
-        if hit is None:
-            hit = (x, lax.rsqrt(x))
-            self._rsqrt[id(x)] = hit
-        return hit[1]
-
-    def term(self, key: Any, make: Any) -> Array:
-        """A term built once per ``key`` (e.g. a denominator shared by two partials)."""
-        if key not in self._terms:
-            self._terms[key] = make()
-        return self._terms[key]
+        return self.term("rsqrt", x, lambda: lax.rsqrt(x))
 
     def know_recip(self, x: Array, r: Array) -> None:
         """Record that ``r`` is ``1 / x`` (e.g. ``rsqrt(y)`` for ``x = sqrt(y)``)."""
-        self._recip.setdefault(id(x), (x, r))
+        self._terms.setdefault(("recip", id(x)), (x, r))
 
 
 def _is_float(x: Any) -> bool:
@@ -146,7 +138,7 @@ def _integer_pow_partial(sh, eqn, out, j, x):
 
 def _atan2_partial(sh, eqn, out, j, y, x):
     # atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2); one reciprocal for both.
-    r = sh.term(("atan2", id(eqn)), lambda: 1 / (x * x + y * y))
+    r = sh.term("atan2 denominator", eqn, lambda: 1 / (x * x + y * y))
     return x * r if j == 0 else -(y * r)
 
 
