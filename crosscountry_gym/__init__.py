@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .cost import InvalidOrderError, cost, step_costs, validate_order
+from .engine import InvalidOrderError, cost, step_costs, validate_order
 from .graph import Edge, Graph, GraphFormatError
 
 __version__ = "0.1.0"

@@ -1,6 +1,6 @@
 """Pure-JAX elimination core: a padded, jit/vmap-able state and ``eliminate(state, vertex)``.
 
-This is the array twin of the NumPy oracle :class:`crosscountry_gym.cost.ReferenceState`; the
+This is the array twin of the NumPy oracle :class:`crosscountry_gym.engine.EliminationState`; the
 two agree exactly (per-step costs and final graphs, both cost models; ``tests/core``).
 
 Representation (why it is fast)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 
 DEFAULT_SECONDS = 4.0
 

@@ -42,9 +42,9 @@ import numpy as np
 from . import elementwise
 from .compact import CompactEdge, IndexMap, astype, product, reshape, to_dense
 from .compact import merge as merge_edges
-from .cost import InvalidOrderError, cost, validate_order
 from .elementwise import SharedTerms
-from .graph import Graph
+from .engine import InvalidOrderError, cost
+from .orders import OrderSpec, parse_order, resolve_order
 from .partials import bind_eqn, edge_partial, needed_operands
 
 __all__ = [
@@ -57,8 +57,6 @@ __all__ = [
     "UncountedArithmeticError",
 ]
 
-OrderSpec = str | Sequence[int]
-_ALIASES = {"fwd": "fwd", "forward": "fwd", "rev": "rev", "reverse": "rev"}
 
 
 class UncountedArithmeticError(RuntimeError):
@@ -70,57 +68,7 @@ class UncountedArithmeticError(RuntimeError):
 # ---------------------------------------------------------------------------------------------
 
 
-def _precheck_order(order: Any) -> OrderSpec:
-    """Checks that need no graph (run when :func:`jacobian` is called, before any tracing)."""
-    if isinstance(order, str):
-        return order
-    if isinstance(order, dict):
-        raise InvalidOrderError("pass the list of vertex ids (e.g. order['order']), not a dict")
-    try:
-        items = list(order)
-    except TypeError:
-        raise InvalidOrderError(
-            f"order must be 'fwd', 'rev', 'markowitz', a heuristic name or a list of vertex ids; "
-            f"got {order!r}"
-        ) from None
-    seen: dict[int, int] = {}
-    for pos, v in enumerate(items):
-        if isinstance(v, bool) or not hasattr(v, "__index__"):
-            raise InvalidOrderError(f"order[{pos}] = {v!r} is not an integer vertex id")
-        v = int(v)
-        if v < 1:
-            raise InvalidOrderError(f"order[{pos}] = {v}: vertex ids are 1-based")
-        if v in seen:
-            raise InvalidOrderError(
-                f"order[{pos}] = {v} repeats vertex {v} (first at position {seen[v]})"
-            )
-        seen[v] = pos
-    return tuple(int(v) for v in items)
-
-
-def resolve_order(graph: Graph, order: OrderSpec) -> tuple[int, ...]:
-    """A full, validated elimination order of ``graph``.
-
-    ``order`` is "fwd"/"forward" (ascending ids), "rev"/"reverse" (descending), "markowitz" (the
-    paper's minimal Markowitz), any other name of ``crosscountry_gym.baselines.HEURISTICS``, or
-    a list of vertex ids. Raises :class:`~crosscountry_gym.cost.InvalidOrderError` naming the
-    problem (unknown name, missing / repeated / unknown / output vertex).
-    """
-    if isinstance(order, str):
-        name = order.strip().lower()
-        if name in _ALIASES:
-            ids = graph.eliminable
-            return tuple(ids) if _ALIASES[name] == "fwd" else tuple(reversed(ids))
-        heur = importlib.import_module("crosscountry_gym.baselines.heuristics")
-        if name == "markowitz":
-            return tuple(heur.markowitz_order(graph))
-        if name in heur.HEURISTICS:
-            return tuple(heur.heuristic_order(graph, name))
-        raise InvalidOrderError(
-            f"unknown order name {order!r}; use 'fwd', 'rev', 'markowitz', one of "
-            f"{sorted(heur.HEURISTICS)}, or a list of vertex ids"
-        )
-    return validate_order(graph, _precheck_order(order))
+_precheck_order = parse_order
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,9 +44,19 @@ __all__ = [
     "markowitz_in_weight",
     "ProductResult",
     "CostModel",
+    "MODELS",
+    "DEFAULT_MODEL",
+    "check_model",
+    "cost_model_arg",
 ]
 
 CostModel = Literal["exact", "alphagrad"]
+
+MODELS: tuple[str, ...] = ("exact", "alphagrad")
+"""The cost models, in a fixed order (the JAX core stores a model as its index here). ``exact``,
+the default everywhere, is the consistent rule; ``alphagrad`` adds the paper's table deviations
+(``docs/cost_model.md`` section 8)."""
+DEFAULT_MODEL = "exact"
 
 CODES: tuple[int, ...] = tuple(range(-10, 12))
 """All type codes, in table order: table index = code + 10."""
@@ -369,7 +379,7 @@ def _parse_cost(expr: str) -> tuple[int, tuple[int, ...]]:
 
 def product_rule(tin: int, tout: int, model: CostModel = "exact") -> ProductResult:
     """Cost and result type of multiplying in-edge ``tin`` (r->v) by out-edge ``tout`` (v->t)."""
-    _check_model(model)
+    check_model(model)
     if tin == 0 or tout == 0:
         raise ValueError("product_rule needs two existing edges (type 0 means no edge)")
     base = _consistent_product(tin, tout)
@@ -383,15 +393,40 @@ def product_rule(tin: int, tout: int, model: CostModel = "exact") -> ProductResu
 
 def merge_rule(existing: int, new: int, model: CostModel = "exact") -> int:
     """Type of an edge after accumulating a product of type ``new`` into ``existing``."""
-    _check_model(model)
+    check_model(model)
     if model == "alphagrad" and (existing, new) in _MERGE_OVERRIDES:
         return _MERGE_OVERRIDES[(existing, new)]
     return _consistent_merge(existing, new)
 
 
-def _check_model(model: str) -> None:
-    if model not in ("exact", "alphagrad"):
-        raise ValueError(f"unknown cost model {model!r}; use 'exact' or 'alphagrad'")
+def check_model(cost_model: object) -> CostModel:
+    """Return ``cost_model`` if it names a cost model of :data:`MODELS`; else raise
+    ``ValueError("unknown cost model ...")``. The one place that check is written."""
+    if not isinstance(cost_model, str) or cost_model not in MODELS:
+        raise ValueError(
+            f"unknown cost model {cost_model!r}; use one of {', '.join(map(repr, MODELS))}"
+        )
+    return cost_model  # type: ignore[return-value]
+
+
+def cost_model_arg(cost_model: object, legacy: object = None, legacy_name: str = "model") -> CostModel:
+    """Resolve a ``cost_model`` argument that may also arrive under a deprecated keyword.
+
+    ``legacy`` is the value passed under the old name (``model=`` or ``rules=``), ``None`` when
+    not given; it wins with a ``DeprecationWarning``. The result is checked by
+    :func:`check_model`.
+    """
+    if legacy is not None:
+        import warnings
+
+        warnings.warn(
+            f"the keyword {legacy_name}= is deprecated; use cost_model=", DeprecationWarning,
+            stacklevel=3,
+        )
+        cost_model = legacy
+    return check_model(cost_model)
+
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,7 +454,7 @@ class Tables:
 @cache
 def tables(model: CostModel = "exact") -> Tables:
     """The lookup tables of ``model``, derived from the rules (cached, read-only arrays)."""
-    _check_model(model)
+    check_model(model)
     n = NUM_CODES
     mul_const = np.zeros((n, n), np.int32)
     mul_exp = np.zeros((n, n, 6), np.int32)

@@ -35,7 +35,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from crosscountry_gym.cost import validate_order
+from crosscountry_gym.engine import validate_order
 from crosscountry_gym.graph import Graph
 
 from . import load, names

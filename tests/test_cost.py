@@ -4,7 +4,7 @@ import pytest
 
 from crosscountry_gym import Graph, InvalidOrderError, cost, step_costs, tasks
 from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
-from crosscountry_gym.cost import eliminate_reference
+from crosscountry_gym.engine import eliminate_reference
 
 PAPER = {  # paper_results.md §1: fwd, rev, minimal Markowitz, published order (alphagrad model)
     "RoeFlux_1d": (620, 364, 407, 320),

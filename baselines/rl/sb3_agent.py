@@ -48,7 +48,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
 import crosscountry_gym  # noqa: F401  (registers the CrossCountry/* ids)
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.graph import Graph
 
 from .training import RunRecorder, TrainResult, load_graph

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from crosscountry_gym.cost import cost, validate_order
+from crosscountry_gym.engine import cost, validate_order
 from crosscountry_gym.graph import Graph
 
 __all__ = [

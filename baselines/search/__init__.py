@@ -7,11 +7,17 @@
 * :func:`branch_and_bound`: exact depth-first branch-and-bound with a transposition table;
 * :func:`lower_bound`, :func:`vertex_lower_bounds`, :func:`optimality_gap`: proven bounds;
 * :func:`solve`: one entry point by method name (used by ``crosscountry-gym solve``);
-* :class:`IncrementalOrder`, :func:`make_state`: the fast evaluation engine.
+* :class:`IncrementalOrder`: incremental re-pricing of order changes; the states themselves
+  are :mod:`crosscountry_gym.engine`'s.
 
-Every returned cost is the reference cost (:func:`crosscountry_gym.cost.cost`) of the returned
+Every returned cost is the reference cost (:func:`crosscountry_gym.engine.cost`) of the returned
 order in the requested model. See ``docs/search.md``.
 """
+
+# The search states are the engine's (layer 1); the old names stay as aliases.
+from crosscountry_gym.engine import EliminationState as TypedState  # noqa: E402
+from crosscountry_gym.engine import ScalarBitsetState as ScalarState  # noqa: E402
+from crosscountry_gym.engine import is_scalar, make_state  # noqa: E402
 
 from .annealing import anneal
 from .beam import beam_search
@@ -28,7 +34,6 @@ from .common import SearchResult, greedy_starts
 from .dp import optimal_block, subset_dp, window_move, window_polish
 from .incremental import IncrementalOrder
 from .solve import METHODS, solve
-from .states import ScalarState, TypedState, is_scalar, make_state
 
 __all__ = [
     "METHODS",

@@ -21,12 +21,12 @@ import heapq
 import random
 import time
 
+from crosscountry_gym.engine import make_state
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
 
 from .bounds import vertex_lower_bounds
 from .common import Deadline, Progress, SearchResult, eliminate_free, finish
-from .states import make_state
 
 __all__ = ["beam_search"]
 

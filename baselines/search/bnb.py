@@ -24,13 +24,13 @@ import sys
 import time
 from collections.abc import Sequence
 
-from crosscountry_gym.cost import cost as reference_cost
+from crosscountry_gym.engine import SearchState, make_state
+from crosscountry_gym.engine import cost as reference_cost
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
 
 from .bounds import lower_bound, vertex_lower_bounds
 from .common import Deadline, Progress, SearchResult, eliminate_free, finish, greedy_starts
-from .states import SearchState, make_state
 
 __all__ = ["branch_and_bound"]
 

@@ -29,11 +29,10 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from crosscountry_gym.cost import cost as reference_cost
+from crosscountry_gym.engine import ScalarBitsetState, SearchState, make_state
+from crosscountry_gym.engine import cost as reference_cost
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
-
-from .states import ScalarState, SearchState, make_state
 
 __all__ = [
     "SURE_TYPES",
@@ -56,7 +55,7 @@ def _adjacency(state: SearchState) -> tuple[Adjacency, Adjacency]:
     """(succ, pred) of the current graph, each edge flagged sure / not sure."""
     succ: Adjacency = {}
     pred: Adjacency = {}
-    if isinstance(state, ScalarState):
+    if isinstance(state, ScalarBitsetState):
         for r, m in enumerate(state.alls):
             val = state.vals[r]
             while m:
@@ -220,7 +219,7 @@ def optimality_gap(
     bound: int | None = None,
     bound_source: str | None = None,
 ) -> GapReport:
-    """Cost of ``order`` (replayed with :func:`crosscountry_gym.cost.cost`) against a lower bound.
+    """Cost of ``order`` (replayed with :func:`crosscountry_gym.engine.cost`) against a lower bound.
 
     By default the bound is :func:`lower_bound`. Pass ``bound`` (e.g. the value certified by
     :func:`~crosscountry_gym.baselines.search.branch_and_bound`) to use a stronger one; it is

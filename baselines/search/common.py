@@ -8,11 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crosscountry_gym.cost import cost as reference_cost
+from crosscountry_gym.engine import SearchState
+from crosscountry_gym.engine import cost as reference_cost
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
-
-from .states import SearchState
 
 __all__ = ["SearchResult", "Progress", "Deadline", "greedy_starts", "eliminate_free"]
 
@@ -24,7 +23,7 @@ least every few tenths of a second while a search runs."""
 @dataclass(frozen=True)
 class SearchResult:
     """A search outcome. ``cost`` is always the reference cost of ``order`` (replayed with
-    :func:`crosscountry_gym.cost.cost` in ``model``), never a search-internal estimate.
+    :func:`crosscountry_gym.engine.cost` in ``model``), never a search-internal estimate.
 
     ``lower_bound`` is a proven bound on the optimum when the method provides one (``None``
     otherwise); ``optimal`` is True only when the method proved ``cost`` optimal.
@@ -77,7 +76,7 @@ class Deadline:
 
 def greedy_starts(graph: Graph, model: CostModel) -> list[tuple[int, tuple[int, ...], str]]:
     """``(cost, order, name)`` of forward, reverse and every greedy heuristic, cheapest first."""
-    from crosscountry_gym.baselines.heuristics import HEURISTICS
+    from crosscountry_gym.orders import HEURISTICS
 
     out = []
     for name, fn in HEURISTICS.items():

@@ -18,12 +18,12 @@ import time
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
 
+from crosscountry_gym.engine import SearchState, make_state
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
 
 from .common import Deadline, SearchResult, eliminate_free, finish
 from .incremental import IncrementalOrder
-from .states import SearchState, make_state
 
 __all__ = ["subset_dp", "optimal_block", "window_move", "window_polish", "DP_MAX_VERTICES"]
 

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crosscountry_gym.cost import validate_order
+from crosscountry_gym.engine import SearchState, make_state, validate_order
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
-
-from .states import SearchState, make_state
 
 __all__ = ["IncrementalOrder"]
 

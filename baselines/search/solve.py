@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from crosscountry_gym.engine import make_state
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
 
@@ -28,7 +29,6 @@ from .bnb import branch_and_bound
 from .bounds import lower_bound
 from .common import Deadline, Progress, SearchResult, eliminate_free, finish, greedy_starts
 from .dp import DP_MAX_VERTICES, subset_dp, window_polish
-from .states import make_state
 
 __all__ = ["METHODS", "solve"]
 

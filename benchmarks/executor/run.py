@@ -61,7 +61,7 @@ if THREADS == "pinned":
 
 from crosscountry_gym import tasks  # noqa: E402
 from crosscountry_gym.baselines import heuristics  # noqa: E402
-from crosscountry_gym.cost import cost  # noqa: E402
+from crosscountry_gym.engine import cost  # noqa: E402
 from crosscountry_gym.executor import jacobian  # noqa: E402
 from crosscountry_gym.tasks import functions as F  # noqa: E402
 from crosscountry_gym.trace import make_graph  # noqa: E402
@@ -92,7 +92,7 @@ def _best_order(name, graph):
     """Cheapest exact-cost order among the published one, the leaderboard's entries (both as
     given when the traced graph is the frozen one, else mapped onto the traced graph) and the
     heuristics."""
-    from crosscountry_gym.cost import validate_order
+    from crosscountry_gym.engine import validate_order
     from crosscountry_gym.tasks.fidelity import translate_order
 
     task = tasks.load(name)

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         gap = result.cost - result.lower_bound
         tag = "proven optimal" if result.optimal else f"gap {gap}"
-        from crosscountry_gym.cost import cost
+        from crosscountry_gym.engine import cost
 
         paper = cost(task.graph, task.paper.best_order, result.model)
         print(

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.tasks import load, names
 
 

@@ -1,7 +1,7 @@
 """``CrossCountryEnv``: the elimination game as a single ``gymnasium.Env``.
 
 A thin stateful shell over the NumPy reference elimination
-(:class:`crosscountry_gym.cost.ReferenceState`): one Python step is a few microseconds, where a
+(:class:`crosscountry_gym.engine.EliminationState`): one Python step is a few microseconds, where a
 jitted JAX call per step would cost tens of microseconds of dispatch. Its observation layout is
 exactly that of the functional JAX env (:func:`crosscountry_gym.envs.jax_env.observation`), and
 the tests check the two agree step by step; batched training should use the native vector env.
@@ -31,7 +31,7 @@ import numpy as np
 from gymnasium import spaces
 
 from .. import core
-from ..cost import ReferenceState, cost
+from ..engine import EliminationState, cost
 from ..graph import Graph
 from .random_graphs import RandomGraphSpec, random_graph
 
@@ -164,7 +164,7 @@ class CrossCountryEnv(gym.Env):
         self._omask = outs.astype(np.int8)
         self._legal = np.zeros(self.max_vertices, bool)
         self._legal[:nv] = ~outs[:nv]
-        self._ref = ReferenceState(g, self.cost_model)
+        self._ref = EliminationState(g, self.cost_model)
         self._order: list[int] = []
         self._cost = 0
         if self.invalid_penalty is not None:
@@ -195,16 +195,17 @@ class CrossCountryEnv(gym.Env):
             return self._obs(), reward, False, truncated, self._info(0, True)
         v = a + 1
         ref = self._ref
-        row = self.graph.num_inputs + v
-        ins = list(ref.pred.get(v, ()))
+        ni = ref.ni
+        row = ni + v
+        ins = list(ref.pred.get(row, ()))
         outs = list(ref.succ.get(row, ()))
-        step_cost = ref.eliminate(v)
+        step_cost = ref._eliminate(v)  # legality was checked above
         types, ri = self._types, self._row_index
         for r in ins if outs else ():
             succ_r = ref.succ[r]
             pr = ri[r - 1]
             for t in outs:
-                types[pr, t - 1] = succ_r[t][0]
+                types[pr, t - ni - 1] = succ_r[t][0]
         types[:, a] = 0
         types[ri[row - 1], :] = 0
         self._vmask[a] = 0
@@ -293,8 +294,8 @@ class CrossCountryEnv(gym.Env):
         for k in range(1, g.num_vertices + 1):
             if not self._vmask[k - 1]:
                 continue
-            ins = ", ".join(name(r) for r in sorted(ref.pred.get(k, ())))
-            succ = ", ".join(f"v{t}" for t in sorted(ref.succ.get(ni + k, ())))
+            ins = ", ".join(name(r) for r in sorted(ref.pred.get(ni + k, ())))
+            succ = ", ".join(f"v{t - ni}" for t in sorted(ref.succ.get(ni + k, ())))
             tag = " (output)" if k in outs else ""
             lines.append(f"v{k}{tag}: <- [{ins}] -> [{succ}]")
         return "\n".join(lines) + "\n"

@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import core
-from ..cost import cost
+from ..engine import cost
 from ..graph import Graph
 from ..sparsity import CostModel
 from .random_graphs import RandomGraphSpec, sample_state

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 
 from .schema import COST_MODELS
 from .verify import Entry

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 
 from .schema import COST_MODELS, Submission, SubmissionError, parse_submission
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from crosscountry_gym.cost import InvalidOrderError, cost, validate_order
+from crosscountry_gym.engine import InvalidOrderError, cost, validate_order
 
 from .schema import COST_MODELS, Submission, SubmissionError, order_key, parse_submission
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from crosscountry_gym import Graph, core, tasks
 from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
-from crosscountry_gym.cost import eliminate_reference
+from crosscountry_gym.engine import eliminate_reference
 from crosscountry_gym.sparsity import CODES
 
 MODELS = ("exact", "alphagrad")

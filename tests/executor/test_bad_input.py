@@ -8,7 +8,7 @@ import pytest
 
 import crosscountry_gym.executor as executor
 from crosscountry_gym import tasks
-from crosscountry_gym.cost import InvalidOrderError
+from crosscountry_gym.engine import InvalidOrderError
 from crosscountry_gym.executor import count_multiplications, jacobian, verify_order
 from crosscountry_gym.trace import make_graph
 

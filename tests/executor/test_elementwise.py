@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from jax.extend import core as jcore
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.executor import count_multiplications, jacobian
 from crosscountry_gym.trace import make_graph
 

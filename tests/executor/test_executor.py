@@ -17,7 +17,7 @@ import pytest
 from functions import FUNCTIONS, TOLERANCE
 
 from crosscountry_gym.baselines.heuristics import random_order
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.executor import (
     _compare,
     count_jaxpr_multiplications,

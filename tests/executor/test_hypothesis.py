@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.executor import _compare, count_multiplications, jacobian
 from crosscountry_gym.tasks.random_functions import random_function
 from crosscountry_gym.trace import make_graph

@@ -16,7 +16,7 @@ import pytest
 
 from crosscountry_gym import tasks
 from crosscountry_gym.baselines.heuristics import random_order
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.executor import _compare, count_multiplications, jacobian, resolve_order
 from crosscountry_gym.trace import make_graph
 

@@ -15,7 +15,7 @@ from crosscountry_gym.baselines.rl.training import (
     baseline_costs,
     random_order_costs,
 )
-from crosscountry_gym.cost import InvalidOrderError
+from crosscountry_gym.engine import InvalidOrderError
 
 
 def _rec(tmp_path, graph, **kw):

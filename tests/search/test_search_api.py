@@ -15,9 +15,9 @@ from crosscountry_gym.baselines.search import (
     solve,
 )
 from crosscountry_gym.cli import main
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 
-from .graphs import scalar_dag
+from random_dags import scalar_dag
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "search.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
@@ -133,7 +133,7 @@ def test_shipped_search_orders_replay_to_their_claims(path):
 @pytest.mark.parametrize("path", SEARCH_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_shipped_search_orders_pass_the_executor(path):
     executor = pytest.importorskip("crosscountry_gym.executor")
-    from crosscountry_gym.cost import InvalidOrderError
+    from crosscountry_gym.engine import InvalidOrderError
 
     rec = json.loads(path.read_text())
     try:

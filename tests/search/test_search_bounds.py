@@ -15,10 +15,10 @@ from crosscountry_gym.baselines.search import (
     vertex_lower_bounds,
 )
 from crosscountry_gym.baselines.search.dp import optimal_block
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.sparsity import CODES, merge_rule, product_rule
 
-from .graphs import brute_force, scalar_dag, typed_dag
+from random_dags import brute_force, scalar_dag, typed_dag
 
 MODELS = ("exact", "alphagrad")
 

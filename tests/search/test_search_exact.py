@@ -15,9 +15,9 @@ from crosscountry_gym.baselines.search import (
     window_move,
     window_polish,
 )
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 
-from .graphs import brute_force, scalar_dag, typed_dag
+from random_dags import brute_force, scalar_dag, typed_dag
 
 MODELS = ("exact", "alphagrad")
 

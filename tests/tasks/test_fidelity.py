@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.tasks import fidelity, load, names
 from crosscountry_gym.tasks.fidelity import (

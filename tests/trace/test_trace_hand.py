@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from tracer_oracles import check_against_jacrev, check_trace_honest
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.trace import make_graph, trace
 
 C3 = np.arange(1.0, 4.0, dtype=np.float32)

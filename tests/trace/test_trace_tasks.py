@@ -19,7 +19,7 @@ import pytest
 from tracer_oracles import check_against_jacrev, check_trace_honest
 
 from crosscountry_gym.baselines.heuristics import markowitz_order
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.trace import make_graph, trace
 

@@ -12,9 +12,9 @@ from crosscountry_gym.baselines.search import (
     is_scalar,
     make_state,
 )
-from crosscountry_gym.cost import InvalidOrderError, cost
+from crosscountry_gym.engine import InvalidOrderError, cost
 
-from .graphs import scalar_dag, typed_dag
+from random_dags import scalar_dag, typed_dag
 
 MODELS = ("exact", "alphagrad")
 
@@ -84,7 +84,7 @@ def test_bad_vertices_raise(kind):
 def test_scalar_state_rejects_typed_graph_and_bad_args():
     g = tasks.load("MLP").graph
     assert not is_scalar(g)
-    with pytest.raises(ValueError, match="ScalarState needs"):
+    with pytest.raises(ValueError, match="ScalarBitsetState needs"):
         ScalarState(g)
     assert isinstance(make_state(g), TypedState)
     with pytest.raises(ValueError, match="unknown cost model"):

@@ -35,7 +35,7 @@ def test_textbook_markowitz_on_a_hand_example():
 
 def test_unknown_heuristic_is_named():
     g = tasks.load("RoeFlux_1d").graph
-    with pytest.raises(ValueError, match="unknown heuristic 'magic'"):
+    with pytest.raises(ValueError, match="unknown order name 'magic'"):
         heuristic_order(g, "magic")
     with pytest.raises(ValueError, match="unknown Markowitz variant"):
         markowitz_order(g, "greedy")

@@ -1,7 +1,7 @@
 """Small random DAGs for the search tests (pure Python, seeded; independent of the env package).
 
 * :func:`scalar_dag`: every edge dense scalar (type 1, shape (1, 1)), optionally some copy edges
-  (type -1): the set-exact model of ``cost_model.md`` 10.1, where subset DP is ground truth.
+  (type -1): the set-exact model of ``docs/cost_model.md`` section 10.1, where subset DP is ground truth.
 * :func:`typed_dag`: tensor shapes and random sparsity codes (consistent records: out dims of an
   edge = its target's shape, in dims = its source's shape). The paper's tables are not an
   algebra here, so ground truth is brute force over all orders (:func:`brute_force`).
@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from crosscountry_gym.cost import cost
+from crosscountry_gym.engine import cost
 from crosscountry_gym.graph import Graph
 
 TYPED_CODES = (1, 1, 1, 2, 3, 6, 6, 8, -8, -2, -3, -4, -5, -6, -7, 4, 5, 7, 9, -9, 10, -10, -1, 11)

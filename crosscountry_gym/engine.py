@@ -1,0 +1,721 @@
+"""The reference elimination engine: one state, one step rule, and ``cost`` on top.
+
+Every Python-side consumer eliminates through :class:`EliminationState`: :func:`cost`, the
+heuristics of :mod:`crosscountry_gym.orders`, the search baselines and the Gymnasium env. A rule
+of the cost model therefore lives in exactly one place (:mod:`crosscountry_gym.sparsity` says what
+a product costs and what type it has; this module applies it, ``docs/cost_model.md`` section 3):
+eliminating vertex v multiplies every in-edge r -> v with every out-edge v -> t and merges the
+product into r -> t (additions are free); then v's edges are removed.
+
+Named fast paths, each tested for agreement with this engine on every task and on random graphs:
+
+* :class:`ScalarBitsetState`: scalar graphs whose edges are all dense (type 1) or copies (-1), as
+  four lists of ``int`` bit masks (one step is a handful of big-int operations);
+* :mod:`crosscountry_gym.core`: the pure-JAX kernels (``jit``/``vmap`` over padded arrays).
+
+The executor (:mod:`crosscountry_gym.executor`) runs the same skeleton,
+:func:`eliminate_vertex`, with its own product and merge (JAX arrays instead of records).
+
+Layout. Rows number the sources: row ``r`` in ``1..num_inputs`` is an input, row
+``num_inputs + v`` is vertex ``v`` (as in :class:`~crosscountry_gym.graph.Graph`). The state is
+two adjacency dicts keyed by row, ``succ[row][target_row]`` and ``pred[row][source_row]``, both
+holding the same record ``(type, o1, o2, p1, p2)``: the edge's type code, the 2-D shape of its
+target and the 2-D shape of its source (``docs/cost_model.md`` section 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .graph import Edge, Graph
+from .sparsity import CODES, DEFAULT_MODEL, CostModel, cost_model_arg, merge_rule, product_rule
+
+__all__ = [
+    "InvalidOrderError",
+    "validate_order",
+    "Record",
+    "ProductLookup",
+    "product_lookup",
+    "EliminationState",
+    "ScalarBitsetState",
+    "is_scalar",
+    "make_state",
+    "SearchState",
+    "eliminate_vertex",
+    "EliminationResult",
+    "eliminate_reference",
+    "cost",
+    "step_costs",
+]
+
+Record = tuple[int, int, int, int, int]
+"""``(type, o1, o2, p1, p2)``: type code, target shape (o1, o2), source shape (p1, p2)."""
+
+
+class InvalidOrderError(ValueError):
+    """An elimination order or action is not valid for the graph; the message says why."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The one order validator
+# ---------------------------------------------------------------------------------------------
+
+
+def validate_order(graph: Graph, order: Iterable[int], *, partial: bool = False) -> tuple[int, ...]:
+    """Check ``order`` against ``graph`` and return it as a tuple of ints.
+
+    A full order lists every eliminable (non-output) vertex exactly once; with ``partial=True``
+    a prefix of one is allowed. Raises :class:`InvalidOrderError` (a ``ValueError``) naming the
+    first problem: not a sequence (sets and dicts have no order), a non-integer, an unknown id,
+    an output vertex, a duplicate, or missing vertices.
+    """
+    if not isinstance(graph, Graph):
+        raise TypeError(f"expected a crosscountry_gym.Graph, got {type(graph).__name__}")
+    if isinstance(order, set | frozenset | dict | str | bytes):
+        raise InvalidOrderError(
+            f"an order must be a sequence of vertex ids (a list or tuple), got a "
+            f"{type(order).__name__}"
+        )
+    if hasattr(order, "ndim") and getattr(order, "ndim", 1) != 1:
+        raise InvalidOrderError(
+            f"an order must be one-dimensional, got an array of shape {getattr(order, 'shape', '?')}"
+        )
+    try:
+        items = list(order)
+    except TypeError:
+        raise InvalidOrderError(f"an order must be a list of vertex ids, got {order!r}") from None
+    if not partial and len(items) == graph.num_intermediates:
+        if all(type(v) is int for v in items) and set(items) == _eliminable_set(graph):
+            return tuple(items)  # a permutation of the eliminable ids: nothing more to check
+    out: list[int] = []
+    seen: dict[int, int] = {}
+    outputs = set(graph.outputs)
+    for pos, v in enumerate(items):
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise InvalidOrderError(f"order[{pos}] = {v!r} is not an integer vertex id")
+        v = int(v)
+        if not 1 <= v <= graph.num_vertices:
+            raise InvalidOrderError(
+                f"order[{pos}] = {v} is not a vertex id of this graph "
+                f"(valid ids 1..{graph.num_vertices})"
+            )
+        if v in outputs:
+            raise InvalidOrderError(
+                f"order[{pos}] = {v} is an output vertex; outputs are never eliminated"
+            )
+        if v in seen:
+            raise InvalidOrderError(
+                f"order[{pos}] = {v} repeats vertex {v} (first at position {seen[v]})"
+            )
+        seen[v] = pos
+        out.append(v)
+    if not partial and len(out) != graph.num_intermediates:
+        missing = [v for v in graph.eliminable if v not in seen]
+        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        raise InvalidOrderError(
+            f"order covers {len(out)} of {graph.num_intermediates} eliminable vertices; "
+            f"missing: {shown}"
+        )
+    return tuple(out)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _memo(cache: dict[_K, _V], key: _K, make: Callable[[], _V], limit: int = 64) -> _V:
+    """A small per-graph memo (graphs are immutable and hashable)."""
+    val = cache.get(key)
+    if val is None:
+        if len(cache) >= limit:
+            cache.clear()
+        val = cache[key] = make()
+    return val
+
+
+_ELIM_SETS: dict[Graph, frozenset[int]] = {}
+
+
+def _eliminable_set(graph: Graph) -> frozenset[int]:
+    return _memo(_ELIM_SETS, graph, lambda: frozenset(graph.eliminable))
+
+
+# ---------------------------------------------------------------------------------------------
+# Product and merge lookups (derived from the rules of sparsity.py, once per model)
+# ---------------------------------------------------------------------------------------------
+
+
+SizeFn = Callable[[int, int, int, int, int, int], int]
+
+
+_SIZE_FNS: dict[tuple[int, ...], SizeFn] = {}
+_INDEX_ARGS = ("t1", "t2", "v1", "v2", "s1", "s2")
+
+
+def _size_fn(exponents: tuple[int, ...]) -> SizeFn:
+    """The product of the index sizes a rule selects, as a function of (T1, T2, V1, V2, S1, S2).
+
+    Generated as a positional lambda (one per exponent pattern, at most 64): it is called once
+    per edge pair in the innermost loop, where a generic product over a tuple would cost 3x.
+    The expression is built from the fixed argument names above, never from input.
+    """
+    fn = _SIZE_FNS.get(exponents)
+    if fn is None:
+        expr = "*".join(n for n, e in zip(_INDEX_ARGS, exponents, strict=True) if e) or "1"
+        fn = _SIZE_FNS[exponents] = eval(f"lambda {', '.join(_INDEX_ARGS)}: {expr}")  # noqa: S307
+    return fn
+
+
+class ProductLookup:
+    """Per-model lookups of the rules of :mod:`crosscountry_gym.sparsity`.
+
+    * ``mul[tin][tout] = (size_fn or None, result type)``: the cost of multiplying an in-edge
+      of type ``tin`` by an out-edge of type ``tout`` is ``size_fn(T1, T2, V1, V2, S1, S2)``
+      (``None`` when the product is free: a structural factor);
+    * ``unit_mul[tin][tout] = (0 or 1, result type)``: the same for all-ones shapes;
+    * ``merge[existing][new]``: the type after accumulating a product into an edge.
+    """
+
+    def __init__(self, cost_model: CostModel):
+        self.cost_model = cost_model
+        self.mul: dict[int, dict[int, tuple[SizeFn | None, int]]] = {a: {} for a in CODES}
+        self.unit_mul: dict[int, dict[int, tuple[int, int]]] = {a: {} for a in CODES}
+        self.merge: dict[int, dict[int, int]] = {a: {} for a in CODES}
+        for a in CODES:
+            for b in CODES:
+                self.merge[a][b] = merge_rule(a, b, cost_model)
+                if a and b:
+                    pr = product_rule(a, b, cost_model)
+                    self.mul[a][b] = (_size_fn(pr.exponents) if pr.const else None, pr.result)
+                    self.unit_mul[a][b] = (1 if pr.const else 0, pr.result)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # lambdas do not pickle: rebuild from the model
+        return (product_lookup, (self.cost_model,))
+
+
+_LOOKUPS: dict[str, ProductLookup] = {}
+
+
+def product_lookup(cost_model: CostModel = DEFAULT_MODEL) -> ProductLookup:
+    """The shared :class:`ProductLookup` of ``cost_model`` (built once per process)."""
+    lookup = _LOOKUPS.get(cost_model)
+    if lookup is None:
+        lookup = _LOOKUPS[cost_model] = ProductLookup(cost_model_arg(cost_model))
+    return lookup
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference state
+# ---------------------------------------------------------------------------------------------
+
+_UNIT_RECORDS: dict[int, Record] = {c: (c, 1, 1, 1, 1) for c in CODES}
+_ADJACENCY: dict[Graph, tuple[dict, dict, bool]] = {}
+
+
+def _adjacency(graph: Graph) -> tuple[dict[int, dict[int, Record]], dict[int, dict[int, Record]], bool]:
+    """Initial (succ, pred) of a graph, keyed by row, and whether every record is all-ones.
+
+    Memoised and never mutated: states share these inner dicts copy-on-write.
+    """
+
+    def build() -> tuple[dict, dict, bool]:
+        ni = graph.num_inputs
+        unit = all(e.out_shape == (1, 1) and e.in_shape == (1, 1) for e in graph.edges)
+        succ: dict[int, dict[int, Record]] = {}
+        pred: dict[int, dict[int, Record]] = {}
+        for e in graph.edges:
+            rec = _UNIT_RECORDS[e.type] if unit else (e.type, *e.out_shape, *e.in_shape)
+            t = ni + e.target
+            succ.setdefault(e.source, {})[t] = rec
+            pred.setdefault(t, {})[e.source] = rec
+        return succ, pred, unit
+
+    return _memo(_ADJACENCY, graph, build)
+
+
+class EliminationState:
+    """The elimination state of one graph: adjacency dicts of records, keyed by row.
+
+    ``succ[row]`` maps target row -> record, ``pred[row]`` maps source row -> the same record;
+    eliminated vertices have no entries. ``mask`` is the set of eliminated vertex ids as an
+    ``int`` bit mask (bit v = vertex v).
+
+    * :meth:`eliminate` applies one step and returns its multiplications;
+    * :meth:`step_cost` prices a step without changing the state (greedy rules, beam search and
+      branch-and-bound price many candidates and take few);
+    * :meth:`copy` is copy-on-write: it duplicates the two outer dicts, and an inner dict is
+      duplicated the first time a state writes to it, so one step after a copy costs
+      O(|P| + |Q|) dict copies, not O(edges), and a search can keep a snapshot per position;
+    * :meth:`key` is a hashable identity (same key = same remaining graph = same future costs);
+    * :meth:`to_graph` is the remaining graph.
+
+    ``SET_EXACT = False``: with typed edges the state after eliminating a set can depend on the
+    order of that set (``docs/cost_model.md`` section 10.1), so searches compare :meth:`key`.
+    """
+
+    SET_EXACT = False
+    __slots__ = ("graph", "cost_model", "ni", "succ", "pred", "mask", "_lookup", "_outputs",
+                 "_nv", "_unit", "_own_s", "_own_p")
+
+    def __init__(self, graph: Graph, cost_model: CostModel = DEFAULT_MODEL, *,
+                 model: CostModel | None = None):
+        cost_model = cost_model_arg(cost_model, model)
+        if not isinstance(graph, Graph):
+            raise TypeError(f"expected a crosscountry_gym.Graph, got {type(graph).__name__}")
+        self.graph = graph
+        self.cost_model = cost_model
+        self.ni = graph.num_inputs
+        self._nv = graph.num_vertices
+        self._lookup = product_lookup(cost_model)
+        self._outputs = frozenset(graph.outputs)
+        succ, pred, self._unit = _adjacency(graph)
+        self.succ: dict[int, dict[int, Record]] = dict(succ)
+        self.pred: dict[int, dict[int, Record]] = dict(pred)
+        self._own_s: set[int] = set()  # rows whose inner dicts this state owns
+        self._own_p: set[int] = set()
+        self.mask = 0
+
+    @property
+    def model(self) -> CostModel:
+        """Deprecated name of :attr:`cost_model`."""
+        return self.cost_model
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def copy(self) -> EliminationState:
+        """An independent copy (copy-on-write: O(rows) now, inner dicts copied on demand)."""
+        new = object.__new__(EliminationState)
+        new.graph, new.cost_model, new.ni, new._nv = self.graph, self.cost_model, self.ni, self._nv
+        new._lookup, new._outputs, new._unit = self._lookup, self._outputs, self._unit
+        new.succ = self.succ.copy()
+        new.pred = self.pred.copy()
+        new.mask = self.mask
+        new._own_s, new._own_p = set(), set()
+        self._own_s, self._own_p = set(), set()  # the inner dicts are shared from now on
+        return new
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> EliminationState:
+        return self.copy()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"graph": self.graph, "cost_model": self.cost_model, "mask": self.mask,
+                "succ": {r: dict(d) for r, d in self.succ.items()}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        EliminationState.__init__(self, state["graph"], state["cost_model"])
+        self.mask = state["mask"]
+        self.succ = {r: dict(d) for r, d in state["succ"].items()}
+        pred: dict[int, dict[int, Record]] = {}
+        for r, d in self.succ.items():
+            for t, rec in d.items():
+                pred.setdefault(t, {})[r] = rec
+        self.pred = pred
+        self._own_s, self._own_p = set(self.succ), set(self.pred)
+
+    def key(self) -> tuple:
+        """Hashable identity: the mask plus every remaining edge record."""
+        return (self.mask, tuple(sorted((r, tuple(sorted(d.items()))) for r, d in self.succ.items())))
+
+    def same_as(self, other: EliminationState) -> bool:
+        """True if both states hold the same edges with the same records (same future costs)."""
+        return self.mask == other.mask and self.succ == other.succ
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def is_eliminable(self, vertex: int) -> bool:
+        """True if ``vertex`` is a non-output vertex id not eliminated yet."""
+        return (
+            type(vertex) is int and 1 <= vertex <= self._nv and vertex not in self._outputs
+            and not self.mask >> vertex & 1
+        )
+
+    def is_free(self, vertex: int) -> bool:
+        """True if ``vertex`` has no in-edges or no out-edges now (eliminating it costs 0)."""
+        row = self.ni + vertex
+        return not self.pred.get(row) or not self.succ.get(row)
+
+    def step_cost(self, vertex: int) -> int:
+        """Multiplications of eliminating ``vertex`` now; the state is not changed."""
+        row = self.ni + vertex
+        ins = self.pred.get(row)
+        outs = self.succ.get(row)
+        if not ins or not outs:
+            return 0
+        if self._unit:
+            unit_mul = self._lookup.unit_mul
+            return sum(unit_mul[rin[0]][rout[0]][0] for rin in ins.values() for rout in outs.values())
+        mul = self._lookup.mul
+        total = 0
+        for tin, _, _, s1, s2 in ins.values():
+            mul_in = mul[tin]
+            for tout, t1, t2, v1, v2 in outs.values():
+                size_fn = mul_in[tout][0]
+                if size_fn is not None:
+                    total += size_fn(t1, t2, v1, v2, s1, s2)
+        return total
+
+    # -- the step ------------------------------------------------------------------------------
+
+    def eliminate(self, vertex: int) -> int:
+        """Eliminate ``vertex`` and return the step's multiplications.
+
+        Raises :class:`InvalidOrderError` if ``vertex`` is not an eliminable vertex now (an
+        unknown id, an output, or already eliminated); the state is then unchanged.
+        """
+        if not (
+            1 <= vertex <= self._nv and vertex not in self._outputs and not self.mask >> vertex & 1
+        ):
+            raise InvalidOrderError(f"vertex {vertex} cannot be eliminated now")
+        return self._eliminate(vertex)
+
+    def _eliminate(self, vertex: int) -> int:
+        """The step without the legality check (callers validated the whole order)."""
+        row = self.ni + vertex
+        self.mask |= 1 << vertex
+        succ, pred = self.succ, self.pred
+        ins = pred.pop(row, None)
+        outs = succ.pop(row, None)
+        own_s, own_p = self._own_s, self._own_p
+        if outs:
+            for t in outs:
+                if t not in own_p:
+                    pred[t] = pred[t].copy()
+                    own_p.add(t)
+        if not ins:
+            if outs:
+                for t in outs:
+                    del pred[t][row]
+            return 0
+        step = 0
+        if not outs:
+            for r in ins:
+                if r in own_s:
+                    succ_r = succ[r]
+                else:
+                    succ_r = succ[r] = succ[r].copy()
+                    own_s.add(r)
+                del succ_r[row]
+                if not succ_r:
+                    del succ[r]
+            return 0
+        merge = self._lookup.merge
+        if self._unit:
+            # All shapes (1, 1) (scalar graphs stay scalar): a valued product costs exactly 1,
+            # and records are the shared per-type tuples.
+            unit_mul, unit = self._lookup.unit_mul, _UNIT_RECORDS
+            out_items_u = [(t, rec[0], pred[t]) for t, rec in outs.items()]
+            for r, rin in ins.items():
+                if r in own_s:
+                    succ_r = succ[r]
+                else:
+                    succ_r = succ[r] = succ[r].copy()
+                    own_s.add(r)
+                del succ_r[row]
+                mul_in = unit_mul[rin[0]]
+                get = succ_r.get
+                for t, tout, pred_t in out_items_u:
+                    c, ptype = mul_in[tout]
+                    step += c
+                    old = get(t)
+                    rec = unit[merge[old[0]][ptype]] if old else unit[ptype]
+                    succ_r[t] = rec
+                    pred_t[r] = rec
+        else:
+            mul = self._lookup.mul
+            out_items = [(t, rec, pred[t]) for t, rec in outs.items()]
+            for r, (tin, _, _, s1, s2) in ins.items():
+                if r in own_s:
+                    succ_r = succ[r]
+                else:
+                    succ_r = succ[r] = succ[r].copy()
+                    own_s.add(r)
+                del succ_r[row]
+                mul_in = mul[tin]
+                get = succ_r.get
+                for t, (tout, t1, t2, v1, v2), pred_t in out_items:
+                    size_fn, ptype = mul_in[tout]
+                    if size_fn is not None:
+                        step += size_fn(t1, t2, v1, v2, s1, s2)
+                    old = get(t)
+                    rec = (merge[old[0]][ptype] if old else ptype, t1, t2, s1, s2)
+                    succ_r[t] = rec
+                    pred_t[r] = rec
+        for t in outs:
+            del pred[t][row]
+        return step
+
+    # -- back to a Graph -----------------------------------------------------------------------
+
+    def to_graph(self) -> Graph:
+        """The remaining graph (eliminated vertices stay as isolated ids)."""
+        ni = self.ni
+        edges = [
+            Edge(r, t - ni, rec[0], (rec[1], rec[2]), (rec[3], rec[4]))
+            for r, targets in self.succ.items()
+            for t, rec in targets.items()
+        ]
+        g = self.graph
+        return Graph(g.num_inputs, g.num_vertices, tuple(sorted(edges)), g.outputs, g.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast path: bitset state of scalar dense/copy graphs
+# ---------------------------------------------------------------------------------------------
+
+
+def is_scalar(graph: Graph) -> bool:
+    """True if every edge has type 1 (dense) or -1 (copy) and shapes (1, 1).
+
+    On such graphs both cost models coincide (no deviation touches types 1 and -1) and the state
+    after eliminating a set does not depend on the order of the set (``docs/cost_model.md``
+    section 10.1): types {1, -1} are closed under product and merge.
+    """
+    return all(
+        e.type in (1, -1) and e.out_shape == (1, 1) and e.in_shape == (1, 1) for e in graph.edges
+    )
+
+
+class ScalarBitsetState:
+    """Fast path of :class:`EliminationState` for :func:`is_scalar` graphs, as bit masks.
+
+    Per row: ``allp``/``alls`` = all predecessor/successor rows, ``valp``/``vals`` = those joined
+    by a valued (type 1) edge. Eliminating v joins every predecessor a to every successor t; the
+    new edge is valued iff a -> v or v -> t is valued, or a -> t already was (merge(-1, 1) = 1),
+    and the step costs |valp(v)| * |vals(v)| because a product with a copy is free
+    (``docs/cost_model.md`` section 4.2). ``SET_EXACT = True``: :meth:`key` is the mask alone.
+    """
+
+    SET_EXACT = True
+    __slots__ = ("graph", "cost_model", "ni", "allp", "alls", "valp", "vals", "mask", "_elim")
+
+    def __init__(self, graph: Graph, cost_model: CostModel = DEFAULT_MODEL, *,
+                 model: CostModel | None = None):
+        self.cost_model = cost_model_arg(cost_model, model)
+        self.graph = graph
+        self.ni = ni = graph.num_inputs
+        self.mask = 0
+        out = set(graph.outputs)
+        self._elim = sum(1 << v for v in range(1, graph.num_vertices + 1) if v not in out)
+        n = graph.num_rows + 1
+        self.allp = [0] * n
+        self.alls = [0] * n
+        self.valp = [0] * n
+        self.vals = [0] * n
+        for e in graph.edges:
+            if e.type not in (1, -1) or e.out_shape != (1, 1) or e.in_shape != (1, 1):
+                raise ValueError(
+                    f"ScalarBitsetState needs edges of type 1 or -1 with shape (1, 1); edge "
+                    f"{e.record} is not (use EliminationState)"
+                )
+            s, t = e.source, ni + e.target
+            self.allp[t] |= 1 << s
+            self.alls[s] |= 1 << t
+            if e.type == 1:
+                self.valp[t] |= 1 << s
+                self.vals[s] |= 1 << t
+
+    @property
+    def model(self) -> CostModel:
+        """Deprecated name of :attr:`cost_model`."""
+        return self.cost_model
+
+    def copy(self) -> ScalarBitsetState:
+        new = object.__new__(ScalarBitsetState)
+        new.graph, new.cost_model, new.ni, new._elim = self.graph, self.cost_model, self.ni, self._elim
+        new.allp = self.allp.copy()
+        new.alls = self.alls.copy()
+        new.valp = self.valp.copy()
+        new.vals = self.vals.copy()
+        new.mask = self.mask
+        return new
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> ScalarBitsetState:
+        return self.copy()
+
+    def same_as(self, other: ScalarBitsetState) -> bool:
+        return self.mask == other.mask and self.alls == other.alls and self.vals == other.vals
+
+    def key(self) -> int:
+        return self.mask
+
+    def is_eliminable(self, vertex: int) -> bool:
+        return type(vertex) is int and vertex > 0 and bool(self._elim >> vertex & 1) and not (
+            self.mask >> vertex & 1
+        )
+
+    def is_free(self, vertex: int) -> bool:
+        row = self.ni + vertex
+        return not self.allp[row] or not self.alls[row]
+
+    def step_cost(self, vertex: int) -> int:
+        row = self.ni + vertex
+        return self.valp[row].bit_count() * self.vals[row].bit_count()
+
+    def eliminate(self, vertex: int) -> int:
+        if vertex < 1 or not (self._elim >> vertex & 1) or self.mask >> vertex & 1:
+            raise InvalidOrderError(f"vertex {vertex} cannot be eliminated now")
+        row = self.ni + vertex
+        nbit = ~(1 << row)
+        allp, alls, valp, vals = self.allp, self.alls, self.valp, self.vals
+        P, Q, VP, VQ = allp[row], alls[row], valp[row], vals[row]
+        step = VP.bit_count() * VQ.bit_count()
+        m = P
+        while m:
+            low = m & -m
+            a = low.bit_length() - 1
+            m ^= low
+            alls[a] = (alls[a] & nbit) | Q
+            vals[a] = (vals[a] & nbit) | (Q if VP & low else VQ)
+        m = Q
+        while m:
+            low = m & -m
+            t = low.bit_length() - 1
+            m ^= low
+            allp[t] = (allp[t] & nbit) | P
+            valp[t] = (valp[t] & nbit) | (P if VQ & low else VP)
+        allp[row] = alls[row] = valp[row] = vals[row] = 0
+        self.mask |= 1 << vertex
+        return step
+
+    def to_graph(self) -> Graph:
+        """The remaining graph (all edges scalar, type 1 or -1)."""
+        ni = self.ni
+        edges = []
+        for s, m in enumerate(self.alls):
+            val = self.vals[s]
+            while m:
+                low = m & -m
+                t = low.bit_length() - 1
+                m ^= low
+                edges.append(Edge(s, t - ni, 1 if val & low else -1, (1, 1), (1, 1)))
+        g = self.graph
+        return Graph(g.num_inputs, g.num_vertices, tuple(sorted(edges)), g.outputs, g.name)
+
+
+SearchState = EliminationState | ScalarBitsetState
+"""Either state: both offer eliminate, step_cost, is_free, copy, key, same_as and to_graph."""
+
+
+def make_state(
+    graph: Graph, cost_model: CostModel = DEFAULT_MODEL, *, kind: str = "auto",
+    model: CostModel | None = None,
+) -> EliminationState | ScalarBitsetState:
+    """The fastest exact state for ``graph``: :class:`ScalarBitsetState` if :func:`is_scalar`,
+    else :class:`EliminationState`; ``kind="typed"`` or ``"scalar"`` forces one."""
+    cost_model = cost_model_arg(cost_model, model)
+    if kind not in ("auto", "typed", "scalar"):
+        raise ValueError(f"unknown state kind {kind!r}; use 'auto', 'typed' or 'scalar'")
+    if kind == "scalar" or (kind == "auto" and is_scalar(graph)):
+        return ScalarBitsetState(graph, cost_model)
+    return EliminationState(graph, cost_model)
+
+
+# ---------------------------------------------------------------------------------------------
+# The skeleton with pluggable arithmetic (the executor's)
+# ---------------------------------------------------------------------------------------------
+
+E = TypeVar("E")
+
+
+def eliminate_vertex(
+    succ: MutableMapping[int, dict[int, E]],
+    pred: MutableMapping[int, dict[int, E]],
+    row: int,
+    product: Callable[[E, E], tuple[E, int]],
+    merge: Callable[[E | None, E], E],
+) -> int:
+    """One elimination step over row-keyed adjacency dicts of arbitrary edge objects.
+
+    ``product(e_in, e_out) -> (edge, multiplications)`` and ``merge(existing or None, new)`` are
+    the arithmetic: records here would give :meth:`EliminationState.eliminate`; the executor
+    passes JAX partials. Mutates ``succ``/``pred`` in place (no copy-on-write: the executor
+    traces once) and returns the multiplications booked.
+    """
+    ins = pred.pop(row, {})
+    outs = succ.pop(row, {})
+    total = 0
+    for r, e_in in ins.items():
+        succ_r = succ[r]
+        del succ_r[row]
+        for t, e_out in outs.items():
+            new, mults = product(e_in, e_out)
+            total += mults
+            merged = merge(succ_r.get(t), new)
+            succ_r[t] = merged
+            pred[t][r] = merged
+        if not succ_r:
+            del succ[r]
+    for t in outs:
+        del pred[t][row]
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# cost() on top
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EliminationResult:
+    """Per-step costs of an order and the graph left after it."""
+
+    order: tuple[int, ...]
+    step_costs: tuple[int, ...]
+    final: Graph
+
+    @property
+    def total(self) -> int:
+        return sum(self.step_costs)
+
+
+def _check_graph(graph: Any) -> None:
+    if not isinstance(graph, Graph):
+        raise TypeError(
+            f"expected a crosscountry_gym.Graph as the first argument, got {type(graph).__name__}"
+        )
+
+
+def eliminate_reference(
+    graph: Graph, order: Sequence[int], cost_model: CostModel = DEFAULT_MODEL, *,
+    partial: bool = False, model: CostModel | None = None,
+) -> EliminationResult:
+    """Eliminate ``order`` from ``graph``: per-step costs and the final graph."""
+    cost_model = cost_model_arg(cost_model, model)
+    _check_graph(graph)
+    order = validate_order(graph, order, partial=partial)
+    st = EliminationState(graph, cost_model)
+    costs = tuple(st._eliminate(v) for v in order)
+    return EliminationResult(order, costs, st.to_graph())
+
+
+def step_costs(
+    graph: Graph, order: Sequence[int], cost_model: CostModel = DEFAULT_MODEL, *,
+    model: CostModel | None = None,
+) -> tuple[int, ...]:
+    """Multiplications of each step of a full ``order``."""
+    return eliminate_reference(graph, order, cost_model_arg(cost_model, model)).step_costs
+
+
+def cost(
+    graph: Graph, order: Sequence[int], cost_model: CostModel = DEFAULT_MODEL, *,
+    model: CostModel | None = None,
+) -> int:
+    """Total multiplications of eliminating a full ``order`` of ``graph``.
+
+    ``cost_model="exact"`` (default) is the consistent index-tie rule; ``"alphagrad"`` adds the
+    paper's table deviations and reproduces the published numbers (``docs/cost_model.md``).
+    ``model=`` is the deprecated name of ``cost_model``. Raises :class:`InvalidOrderError` (a
+    ``ValueError``) for an invalid order, ``ValueError`` for an unknown model and ``TypeError``
+    when ``graph`` is not a :class:`~crosscountry_gym.Graph`.
+    """
+    cost_model = cost_model_arg(cost_model, model)
+    _check_graph(graph)
+    order = validate_order(graph, order)
+    st = EliminationState(graph, cost_model)
+    return sum(map(st._eliminate, order))
