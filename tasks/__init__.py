@@ -27,6 +27,7 @@ __all__ = [
     "names",
     "load",
     "canonical_name",
+    "resolve_graph",
     "PAPER_NAMES",
     "random_function",
     "random_program",
@@ -142,6 +143,22 @@ def load(name: str) -> Task:
         source=p.get("best_known_source", ""),
     )
     return Task(canon, graph, paper, p["paper_name"], meta=p)
+
+
+def resolve_graph(target: Graph | Task | str) -> tuple[str | None, Graph]:
+    """The one task-or-graph resolver: ``(task name or None, graph)`` of a :class:`Graph`, a
+    :class:`Task`, or a task name / alias. Raises ``ValueError`` naming an unknown task and
+    ``TypeError`` for anything else."""
+    if isinstance(target, Graph):
+        return None, target
+    if isinstance(target, Task):
+        return target.name, target.graph
+    if isinstance(target, str):
+        task = load(target)
+        return task.name, task.graph
+    raise TypeError(
+        f"expected a Graph, a Task or a task name, got {type(target).__name__}"
+    )
 
 
 def __getattr__(name: str):

@@ -61,13 +61,12 @@ def observation_space(max_inputs: int, max_vertices: int) -> spaces.Dict:
 
 
 def _load_graph(graph: Graph | str) -> Graph:
-    if isinstance(graph, Graph):
-        return graph
-    if isinstance(graph, str):
-        from .. import tasks
+    from .. import tasks
 
-        return tasks.load(graph).graph
-    raise ValueError(f"graph must be a Graph or a task name, got {type(graph).__name__}")
+    try:
+        return tasks.resolve_graph(graph)[1]
+    except TypeError as err:
+        raise ValueError(str(err)) from None
 
 
 class CrossCountryEnv(gym.Env):
