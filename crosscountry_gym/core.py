@@ -50,7 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .graph import Edge, Graph
-from .sparsity import CostModel, tables
+from .sparsity import DEFAULT_MODEL, MODELS, CostModel, cost_model_arg, tables
 
 __all__ = [
     "State",
@@ -70,8 +70,7 @@ __all__ = [
 ]
 
 Kind = Literal["dense", "typed"]
-MODELS: tuple[str, ...] = ("exact", "alphagrad")
-"""Cost model names; ``State.model`` holds the index into this tuple."""
+# ``State.model`` holds the index of the cost model in ``sparsity.MODELS``.
 
 _INT32_MAX = float(2**31 - 1)
 
@@ -286,11 +285,12 @@ def padded_arrays(
 
 def init_state(
     graph: Graph,
-    model: CostModel = "exact",
+    cost_model: CostModel = DEFAULT_MODEL,
     *,
     max_vertices: int | None = None,
     max_inputs: int | None = None,
     kind: Kind | Literal["auto"] = "auto",
+    model: CostModel | None = None,
 ) -> State:
     """The initial :class:`State` of ``graph`` padded to ``(max_inputs, max_vertices)``.
 
@@ -299,8 +299,7 @@ def init_state(
     model or kind, a graph larger than the padding, a ``"dense"`` request on a typed graph, or
     shape records that are inconsistent per row/vertex.
     """
-    if model not in MODELS:
-        raise ValueError(f"unknown cost model {model!r}; use 'exact' or 'alphagrad'")
+    model = cost_model_arg(cost_model, model)
     if kind == "auto":
         kind = kind_of(graph)
     elif kind == "dense" and kind_of(graph) != "dense":

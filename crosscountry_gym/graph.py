@@ -1,6 +1,6 @@
 """The computational graph of the elimination game: an immutable, validated, hashable value.
 
-Conventions (``spec/README.md``):
+Conventions (``docs/cost_model.md`` section 1):
 
 * Vertices are jaxpr equations numbered 1..N in jaxpr order (ascending ids are a topological
   order for traced graphs; the frozen BlackScholes_Jacobian graph is the one exception, so only

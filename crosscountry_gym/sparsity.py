@@ -5,11 +5,11 @@ An edge r -> v is a 4-index tensor ``J[o1, o2, p1, p2]`` (positions 1..4). Its *
 (a constant Kronecker delta). This module owns
 
 * the 22 type codes (-10..11, 0 = no edge) and their tie sets (:data:`TIES`),
-* the consistent product rule (``cost_model.md`` section 4) and merge rule (section 6),
+* the consistent product rule (``docs/cost_model.md`` section 4) and merge rule (section 6),
 * the paper-compatible ("alphagrad") override lists as data (section 8),
 * the lookup tables derived from those rules, used by both elimination cores.
 
-Definitions follow the crosscountry-gym specification (``spec/cost_model.md``), which states the
+Definitions are those of ``docs/cost_model.md``, which states the
 model of AlphaGrad's ``VertexGame`` (Lohoff & Neftci, NeurIPS 2024). No table is hand-typed: every
 entry is computed from the rule below, then the documented overrides are applied.
 
@@ -80,7 +80,7 @@ def _t(spec: str) -> Tie:
     return Tie(int(spec[1]), int(spec[2]), spec[0])  # "D13" -> Tie(1, 3, "D")
 
 
-# code -> (ties, carries values). Table 2 of cost_model.md.
+# code -> (ties, carries values): the table of docs/cost_model.md section 2.
 _TYPE_TABLE: dict[int, tuple[tuple[str, ...], bool]] = {
     1: ((), True),
     2: (("D13",), True),
@@ -404,7 +404,8 @@ def check_model(cost_model: object) -> CostModel:
     ``ValueError("unknown cost model ...")``. The one place that check is written."""
     if not isinstance(cost_model, str) or cost_model not in MODELS:
         raise ValueError(
-            f"unknown cost model {cost_model!r}; use one of {', '.join(map(repr, MODELS))}"
+            f"unknown cost model {cost_model!r}; cost_model must be one of "
+            f"{', '.join(map(repr, MODELS))}"
         )
     return cost_model  # type: ignore[return-value]
 

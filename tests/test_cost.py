@@ -50,7 +50,7 @@ def test_markowitz_orders_reproduce_exactly(name, paper_reference):
     task = tasks.load(name)
     ref = paper_reference["tasks"][tasks.PAPER_NAMES[name]]["markowitz_order"]
     assert list(markowitz_order(task.graph, "alphagrad")) == ref
-    assert list(markowitz_order(task.graph, "alphagrad", model="alphagrad")) == ref
+    assert list(markowitz_order(task.graph, "alphagrad", cost_model="alphagrad")) == ref
 
 
 def micro_graph(ex: dict) -> Graph:

@@ -31,43 +31,25 @@ import numpy as np
 from gymnasium import spaces
 
 from .. import core
-from ..engine import EliminationState, cost
+from ..engine import EliminationState
 from ..graph import Graph
+from ..orders import reference_costs
+from ..sparsity import DEFAULT_MODEL, cost_model_arg
+from . import viewer
 from .random_graphs import RandomGraphSpec, random_graph
+from .types import (
+    INVALID_ACTION_MODES,
+    InvalidActionError,
+    check_invalid_action,
+    check_invalid_penalty,
+    check_padding,
+    check_reward_scale,
+    load_graph,
+    observation_space,
+)
 
 __all__ = ["CrossCountryEnv", "RandomCrossCountryEnv", "InvalidActionError", "observation_space",
            "INVALID_ACTION_MODES"]
-
-INVALID_ACTION_MODES = ("mask", "penalty", "raise")
-_SHAPE_MAX = np.iinfo(np.int32).max
-
-
-class InvalidActionError(ValueError):
-    """An action that cannot be taken in the current state (``invalid_action="raise"``)."""
-
-
-def observation_space(max_inputs: int, max_vertices: int) -> spaces.Dict:
-    """The Dict observation space shared by every env padded to ``(max_inputs, max_vertices)``."""
-    r, v = max_inputs + max_vertices, max_vertices
-    return spaces.Dict(
-        {
-            "edge_types": spaces.Box(-10, 11, (r, v), np.int8),
-            "source_shapes": spaces.Box(0, _SHAPE_MAX, (r, 2), np.int32),
-            "vertex_shapes": spaces.Box(0, _SHAPE_MAX, (v, 2), np.int32),
-            "vertex_mask": spaces.Box(0, 1, (v,), np.int8),
-            "output_mask": spaces.Box(0, 1, (v,), np.int8),
-        }
-    )
-
-
-def _load_graph(graph: Graph | str) -> Graph:
-    from .. import tasks
-
-    try:
-        return tasks.resolve_graph(graph)[1]
-    except TypeError as err:
-        raise ValueError(str(err)) from None
-
 
 class CrossCountryEnv(gym.Env):
     """Cross-country elimination on one graph (a :class:`Graph` or a task name).
@@ -98,7 +80,7 @@ class CrossCountryEnv(gym.Env):
         self,
         graph: Graph | str,
         *,
-        cost_model: str = "exact",
+        cost_model: str = DEFAULT_MODEL,
         reward_scale: float = 1.0,
         max_vertices: int | None = None,
         max_inputs: int | None = None,
@@ -106,7 +88,7 @@ class CrossCountryEnv(gym.Env):
         invalid_penalty: float | None = None,
         render_mode: str | None = None,
     ) -> None:
-        g = _load_graph(graph)
+        g = load_graph(graph)
         self._configure(
             cost_model, reward_scale, g.num_inputs if max_inputs is None else max_inputs,
             g.num_vertices if max_vertices is None else max_vertices, invalid_action,
@@ -119,57 +101,52 @@ class CrossCountryEnv(gym.Env):
 
     def _configure(self, cost_model, reward_scale, max_inputs, max_vertices, invalid_action,
                    invalid_penalty, render_mode) -> None:
-        if cost_model not in core.MODELS:
-            raise ValueError(f"unknown cost_model {cost_model!r}; use 'exact' or 'alphagrad'")
-        if isinstance(reward_scale, bool) or not isinstance(reward_scale, int | float) or not (
-            np.isfinite(reward_scale) and reward_scale > 0
-        ):
-            raise ValueError(f"reward_scale must be a positive finite number, got {reward_scale!r}")
-        if invalid_action not in INVALID_ACTION_MODES:
-            raise ValueError(
-                f"unknown invalid_action {invalid_action!r}; use one of {INVALID_ACTION_MODES}"
-            )
-        if invalid_penalty is not None and not (
-            isinstance(invalid_penalty, int | float) and np.isfinite(invalid_penalty)
-            and invalid_penalty >= 0
-        ):
-            raise ValueError(f"invalid_penalty must be a finite number >= 0, got {invalid_penalty!r}")
+        self.cost_model = cost_model_arg(cost_model)
+        self.reward_scale = check_reward_scale(reward_scale)
+        self.invalid_action = check_invalid_action(invalid_action)
+        self.invalid_penalty = check_invalid_penalty(invalid_penalty)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}; use 'ansi' or 'rgb_array'")
-        for name, val in (("max_inputs", max_inputs), ("max_vertices", max_vertices)):
-            if not isinstance(val, int | np.integer) or val < (1 if name == "max_vertices" else 0):
-                raise ValueError(f"{name} must be a positive int, got {val!r}")
-        self.cost_model = cost_model
-        self.reward_scale = float(reward_scale)
-        self.invalid_action = invalid_action
-        self.invalid_penalty = invalid_penalty
         self.render_mode = render_mode
-        self.max_inputs, self.max_vertices = int(max_inputs), int(max_vertices)
+        self.max_inputs, self.max_vertices = check_padding(max_inputs, max_vertices)
         self.observation_space = observation_space(self.max_inputs, self.max_vertices)
         self.action_space = spaces.Discrete(self.max_vertices)
+        self._padded: tuple[Graph, tuple[np.ndarray, ...]] | None = None
 
-    def _set_graph(self, g: Graph) -> None:
+    def _initial_arrays(self, g: Graph) -> tuple[np.ndarray, ...]:
+        """Padded initial arrays of ``g`` (kept for the last graph: a fixed-graph env resets
+        by copying them instead of rebuilding them)."""
+        if self._padded is not None and self._padded[0] is g:
+            return self._padded[1]
         types, src, tgt, outs = core.padded_arrays(g, self.max_vertices, self.max_inputs)
-        self.graph = g
         mi, ni, nv = self.max_inputs, g.num_inputs, g.num_vertices
-        self._row_index = np.r_[np.arange(ni), mi + np.arange(nv)]  # graph row -> padded row
-        self._types = types
         src[ni:mi] = 0
         src[mi + nv:] = 0
         tgt[nv:] = 0
-        self._src, self._tgt = src, tgt
-        self._vmask = np.zeros(self.max_vertices, np.int8)
-        self._vmask[:nv] = 1
-        self._omask = outs.astype(np.int8)
-        self._legal = np.zeros(self.max_vertices, bool)
-        self._legal[:nv] = ~outs[:nv]
+        vmask = np.zeros(self.max_vertices, np.int8)
+        vmask[:nv] = 1
+        legal = np.zeros(self.max_vertices, bool)
+        legal[:nv] = ~outs[:nv]
+        row_index = np.r_[np.arange(ni), mi + np.arange(nv)]  # graph row - 1 -> padded row
+        arrays = (types, src, tgt, vmask, outs.astype(np.int8), legal, row_index)
+        for arr in arrays:
+            arr.setflags(write=False)
+        self._padded = (g, arrays)
+        return arrays
+
+    def _set_graph(self, g: Graph) -> None:
+        types, src, tgt, vmask, omask, legal, row_index = self._initial_arrays(g)
+        self.graph = g
+        self._types, self._vmask, self._legal = types.copy(), vmask.copy(), legal.copy()
+        self._src, self._tgt, self._omask, self._row_index = src, tgt, omask, row_index
+        self._remaining = g.num_intermediates
         self._ref = EliminationState(g, self.cost_model)
         self._order: list[int] = []
         self._cost = 0
         if self.invalid_penalty is not None:
-            self._penalty = float(self.invalid_penalty)
+            self._penalty = self.invalid_penalty
         elif self.invalid_action == "penalty":
-            self._penalty = float(cost(g, g.eliminable, self.cost_model))
+            self._penalty = float(reference_costs(g, self.cost_model).forward)
         else:
             self._penalty = 1.0
 
@@ -184,11 +161,10 @@ class CrossCountryEnv(gym.Env):
         return self._obs(), self._info(0, False)
 
     def step(self, action):
-        a = self._as_action(action)
-        reason = self._illegal_reason(a)
-        if reason is not None:
+        a = action if type(action) is int else self._as_action(action)
+        if a is None or not 0 <= a < self.max_vertices or not self._legal[a]:
             if self.invalid_action == "raise":
-                raise InvalidActionError(f"action {action!r} is illegal: {reason}")
+                raise InvalidActionError(f"action {action!r} is illegal: {self._illegal_reason(a)}")
             reward = -self.reward_scale * self._penalty
             truncated = self.invalid_action == "penalty"
             return self._obs(), reward, False, truncated, self._info(0, True)
@@ -196,24 +172,28 @@ class CrossCountryEnv(gym.Env):
         ref = self._ref
         ni = ref.ni
         row = ni + v
-        ins = list(ref.pred.get(row, ()))
-        outs = list(ref.succ.get(row, ()))
+        ins = ref.pred.get(row)
+        outs = ref.succ.get(row)
+        if ins and outs:
+            ins, outs = list(ins), list(outs)
         step_cost = ref._eliminate(v)  # legality was checked above
         types, ri = self._types, self._row_index
-        for r in ins if outs else ():
-            succ_r = ref.succ[r]
-            pr = ri[r - 1]
-            for t in outs:
-                types[pr, t - ni - 1] = succ_r[t][0]
+        if ins and outs:
+            succ = ref.succ
+            for r in ins:
+                succ_r = succ[r]
+                pr = ri[r - 1]
+                for t in outs:
+                    types[pr, t - ni - 1] = succ_r[t][0]
         types[:, a] = 0
         types[ri[row - 1], :] = 0
         self._vmask[a] = 0
         self._legal[a] = False
+        self._remaining -= 1
         self._order.append(v)
         self._cost += step_cost
-        terminated = not self._legal.any()
         reward = -self.reward_scale * step_cost
-        return self._obs(), float(reward), terminated, False, self._info(step_cost, False)
+        return self._obs(), reward, self._remaining == 0, False, self._info(step_cost, False)
 
     def action_masks(self) -> np.ndarray:
         """bool [V]: legal actions now (for sb3-contrib's MaskablePPO)."""
@@ -221,9 +201,14 @@ class CrossCountryEnv(gym.Env):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _as_action(self, action) -> int | None:
+    @staticmethod
+    def _as_action(action) -> int | None:
+        """An integer scalar action as an int; None for anything else (bools, floats, arrays of
+        another shape)."""
         if isinstance(action, bool | np.bool_):
             return None
+        if isinstance(action, int | np.integer):
+            return int(action)
         try:
             arr = np.asarray(action)
         except Exception:  # noqa: BLE001 - anything unconvertible is simply not an action
@@ -232,7 +217,7 @@ class CrossCountryEnv(gym.Env):
             return None
         return int(arr)
 
-    def _illegal_reason(self, a: int | None) -> str | None:
+    def _illegal_reason(self, a: int | None) -> str:
         if a is None:
             return "an action must be an integer scalar (vertex id - 1)"
         if not 0 <= a < self.max_vertices:
@@ -242,9 +227,7 @@ class CrossCountryEnv(gym.Env):
             return f"vertex {v} is padding (the graph has {self.graph.num_vertices} vertices)"
         if self._omask[a]:
             return f"vertex {v} is an output; outputs are never eliminated"
-        if not self._legal[a]:
-            return f"vertex {v} is already eliminated"
-        return None
+        return f"vertex {v} is already eliminated"
 
     def _obs(self) -> dict[str, np.ndarray]:
         return {
@@ -272,64 +255,10 @@ class CrossCountryEnv(gym.Env):
 
     def render(self):
         if self.render_mode == "ansi":
-            return self._render_text()
+            return viewer.render_text(self._ref, self._order, self._cost)
         if self.render_mode == "rgb_array":
-            return self._render_rgb()
+            return viewer.render_rgb(self._ref, self._order, self._cost)
         return None
-
-    def _render_text(self) -> str:
-        g, ref = self.graph, self._ref
-        ni = g.num_inputs
-        outs = set(g.outputs)
-
-        def name(row: int) -> str:
-            return f"x{row}" if row <= ni else f"v{row - ni}"
-
-        lines = [
-            f"{g.name or 'graph'} [{self.cost_model}]: {len(self._order)}/{g.num_intermediates} "
-            f"eliminated, cost {self._cost}",
-            f"order: {list(self._order)}",
-        ]
-        for k in range(1, g.num_vertices + 1):
-            if not self._vmask[k - 1]:
-                continue
-            ins = ", ".join(name(r) for r in sorted(ref.pred.get(ni + k, ())))
-            succ = ", ".join(f"v{t - ni}" for t in sorted(ref.succ.get(ni + k, ())))
-            tag = " (output)" if k in outs else ""
-            lines.append(f"v{k}{tag}: <- [{ins}] -> [{succ}]")
-        return "\n".join(lines) + "\n"
-
-    def _render_rgb(self) -> np.ndarray:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-        import networkx as nx
-
-        nxg = self.current_graph().to_networkx()
-        gone = [("v", k) for k in self._order]
-        nxg.remove_nodes_from(gone)
-        nxg.remove_nodes_from([n for n in list(nxg) if n[0] == "in" and nxg.out_degree(n) == 0])
-        for layer, nodes in enumerate(nx.topological_generations(nxg)):
-            for n in nodes:
-                nxg.nodes[n]["layer"] = layer
-        pos = nx.multipartite_layout(nxg, subset_key="layer") if len(nxg) else {}
-        colours = {"input": "#9ecae1", "intermediate": "#fdd0a2", "output": "#a1d99b"}
-        fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
-        try:
-            nx.draw_networkx(
-                nxg, pos, ax=ax, node_size=160, font_size=6, arrowsize=6,
-                node_color=[colours[nxg.nodes[n]["kind"]] for n in nxg],
-                labels={n: (f"x{n[1]}" if n[0] == "in" else str(n[1])) for n in nxg},
-            )
-            ax.set_title(f"{self.graph.name or 'graph'}: cost {self._cost}, "
-                         f"{len(self._order)}/{self.graph.num_intermediates} eliminated", fontsize=8)
-            ax.set_axis_off()
-            fig.canvas.draw()
-            img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-        finally:
-            plt.close(fig)
-        return img
 
 
 class RandomCrossCountryEnv(CrossCountryEnv):
@@ -347,7 +276,7 @@ class RandomCrossCountryEnv(CrossCountryEnv):
         self,
         *,
         random_spec: RandomGraphSpec | None = None,
-        cost_model: str = "exact",
+        cost_model: str = DEFAULT_MODEL,
         reward_scale: float = 1.0,
         max_vertices: int | None = None,
         max_inputs: int | None = None,

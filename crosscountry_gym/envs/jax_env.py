@@ -4,7 +4,7 @@ The single source the native vector env (:mod:`.vector_env`) and the AlphaZero a
 Modelled on the gymnax / Gymnasium functional-env pattern: all state is an explicit pytree,
 every function is pure, randomness comes from explicit keys.
 
-Game (``spec/rl_setups.md`` section 1, with the invalid-action bug fixed):
+Game (``docs/envs.md``; the paper's game with its invalid-action defect fixed):
 
 * action ``a`` in ``0 .. V-1`` eliminates vertex id ``a + 1`` (``V = max_vertices``);
 * reward = ``-reward_scale * step multiplications`` (discount 1, so the return is
@@ -23,7 +23,7 @@ fresh random DAG with the key).
 
 Functions::
 
-    params = make_params(graph_or_graphs | random=RandomGraphSpec(...), model="exact", ...)
+    params = make_params(graph_or_graphs | random=RandomGraphSpec(...), cost_model="exact", ...)
     obs, state = reset(key, params)
     obs, state, reward, terminated, truncated, info = step(key, state, action, params)  # auto-reset
     state, reward, terminated, truncated, info = step_env(state, action, params)  # no reset (MCTS)
@@ -45,10 +45,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import core
-from ..engine import cost
 from ..graph import Graph
-from ..sparsity import CostModel
+from ..orders import reference_costs
+from ..sparsity import DEFAULT_MODEL, MODELS, CostModel, cost_model_arg
 from .random_graphs import RandomGraphSpec, sample_state
+from .types import check_invalid_penalty, check_reward_scale, observation_layout
 
 __all__ = [
     "EnvParams",
@@ -142,13 +143,14 @@ def make_params(
     graphs: Graph | Sequence[Graph] | None = None,
     *,
     random: RandomGraphSpec | None = None,
-    model: CostModel = "exact",
+    cost_model: CostModel = DEFAULT_MODEL,
     reward_scale: float = 1.0,
     invalid_action: str = "mask",
     invalid_penalty: float | None = None,
     max_vertices: int | None = None,
     max_inputs: int | None = None,
     kind: str = "auto",
+    model: CostModel | None = None,
 ) -> EnvParams:
     """Parameters for a pool of fixed ``graphs`` or for ``random`` graphs (exactly one).
 
@@ -159,20 +161,17 @@ def make_params(
     """
     if (graphs is None) == (random is None):
         raise ValueError("give exactly one of `graphs` (a Graph or list) and `random` (a spec)")
-    if model not in core.MODELS:
-        raise ValueError(f"unknown cost model {model!r}; use 'exact' or 'alphagrad'")
+    model = cost_model_arg(cost_model, model)
     if invalid_action not in INVALID_MODES:
         raise ValueError(
             f"unknown invalid_action {invalid_action!r} for the JAX env; use 'mask' or 'penalty' "
             "('raise' is handled by the Gymnasium shells)"
         )
-    if not isinstance(reward_scale, int | float) or not np.isfinite(reward_scale) or reward_scale <= 0:
-        raise ValueError(f"reward_scale must be a positive finite number, got {reward_scale!r}")
+    reward_scale = check_reward_scale(reward_scale)
+    invalid_penalty = check_invalid_penalty(invalid_penalty)
     if invalid_penalty is None:
         invalid_penalty = DEFAULT_INVALID_PENALTY if invalid_action == "mask" else -1.0
-    elif not np.isfinite(invalid_penalty) or invalid_penalty < 0:
-        raise ValueError(f"invalid_penalty must be a finite number >= 0, got {invalid_penalty!r}")
-    m = core.MODELS.index(model)
+    m = MODELS.index(model)
     fwd = None
     if graphs is not None:
         graphs = [graphs] if isinstance(graphs, Graph) else list(graphs)
@@ -185,7 +184,7 @@ def make_params(
         pool = core.stack_states(
             [core.init_state(g, model, max_vertices=mv, max_inputs=mi, kind=kind) for g in graphs]
         )
-        fwd = jnp.asarray([cost(g, g.eliminable, model) for g in graphs], jnp.float32)
+        fwd = jnp.asarray([reference_costs(g, model).forward for g in graphs], jnp.float32)
         spec = None
     else:
         if not isinstance(random, RandomGraphSpec):
@@ -235,29 +234,13 @@ def _initial_core(key: jax.Array, params: EnvParams) -> tuple[core.State, jax.Ar
 
 
 def observation_shapes(params: EnvParams) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """Shapes and dtypes of the observation dict (see :func:`observation`)."""
-    v = params.max_vertices
-    r = params.max_inputs + v
-    return {
-        "edge_types": ((r, v), np.dtype(np.int8)),
-        "source_shapes": ((r, 2), np.dtype(np.int32)),
-        "vertex_shapes": ((v, 2), np.dtype(np.int32)),
-        "vertex_mask": ((v,), np.dtype(np.int8)),
-        "output_mask": ((v,), np.dtype(np.int8)),
-    }
+    """Shapes and dtypes of the observation dict (:func:`.types.observation_layout`)."""
+    return observation_layout(params.max_inputs, params.max_vertices)
 
 
 def observation(state: EnvState, params: EnvParams | None = None) -> dict[str, jax.Array]:
-    """The observation dict of ``state`` (fixed size, zero-padded):
-
-    * ``edge_types`` int8 [R, V]: type code of edge row -> vertex (0 = none); rows are inputs
-      0..max_inputs-1 then vertices, columns vertices (id k at column k-1);
-    * ``source_shapes`` int32 [R, 2], ``vertex_shapes`` int32 [V, 2]: 2-D shapes (0 = padding);
-    * ``vertex_mask`` int8 [V]: 1 = a real vertex not yet eliminated (outputs included);
-    * ``output_mask`` int8 [V]: 1 = output vertex.
-
-    Legal actions are ``vertex_mask & ~output_mask`` (also :func:`action_mask`).
-    """
+    """The observation dict of ``state``, laid out as :mod:`.types` declares (fixed size,
+    zero-padded; legal actions are ``vertex_mask & ~output_mask``, also :func:`action_mask`)."""
     s = state.core
     # Materialise the edge arrays first: otherwise XLA fuses the elimination step that produced
     # them into the observation's per-byte loop and recomputes it there (several times slower).

@@ -40,9 +40,10 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from ..graph import Graph
+from ..sparsity import DEFAULT_MODEL
 from . import jax_env
-from .gym_env import INVALID_ACTION_MODES, InvalidActionError, _load_graph, observation_space
 from .random_graphs import RandomGraphSpec
+from .types import InvalidActionError, check_invalid_action, load_graph, observation_space
 
 __all__ = ["CrossCountryVectorEnv"]
 
@@ -109,7 +110,7 @@ class CrossCountryVectorEnv(gym.vector.VectorEnv):
         graph: Graph | str | Sequence[Graph | str] | None = None,
         *,
         random_spec: RandomGraphSpec | None = None,
-        cost_model: str = "exact",
+        cost_model: str = DEFAULT_MODEL,
         reward_scale: float = 1.0,
         max_vertices: int | None = None,
         max_inputs: int | None = None,
@@ -120,22 +121,19 @@ class CrossCountryVectorEnv(gym.vector.VectorEnv):
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
-        if invalid_action not in INVALID_ACTION_MODES:
-            raise ValueError(
-                f"unknown invalid_action {invalid_action!r}; use one of {INVALID_ACTION_MODES}"
-            )
+        check_invalid_action(invalid_action)
         if render_mode is not None:
             raise ValueError("CrossCountryVectorEnv does not render; use CrossCountryEnv")
         jax_mode = "mask" if invalid_action == "raise" else invalid_action
         common = dict(
-            model=cost_model, reward_scale=reward_scale, invalid_action=jax_mode,
+            cost_model=cost_model, reward_scale=reward_scale, invalid_action=jax_mode,
             invalid_penalty=invalid_penalty, max_vertices=max_vertices, max_inputs=max_inputs,
         )
         if graph is not None:
             if random_spec is not None or spec_kwargs:
                 raise ValueError("give either `graph` or random-graph options, not both")
             graphs = [graph] if isinstance(graph, Graph | str) else list(graph)
-            self.params = jax_env.make_params([_load_graph(g) for g in graphs], **common)
+            self.params = jax_env.make_params([load_graph(g) for g in graphs], **common)
         else:
             if random_spec is None:
                 try:

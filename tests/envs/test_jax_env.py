@@ -49,7 +49,7 @@ def test_pool_rollout_returns_equal_minus_reference_cost(model):
     reward equals -scale * cost(graph, order) with the graph identified by its order."""
     names = ["MLP", "RandomFunction_f", "PropaneCombustion"]
     graphs = [tasks.load(n).graph for n in names]
-    params = E.make_params(graphs, model=model, reward_scale=0.5)
+    params = E.make_params(graphs, cost_model=model, reward_scale=0.5)
     assert params.kind == "typed" and params.max_vertices == 80
     r, term, trunc, costs, orders = masked_random_rollout(params, jax.random.key(0), 4, 160)
     assert not trunc.any()
@@ -83,7 +83,7 @@ def test_dense_kernel_rollout_and_autoreset():
 
 def test_random_graph_rollout_matches_host_graph():
     spec = RandomGraphSpec(num_inputs=3, num_vertices=(5, 9), num_outputs=2, tensor=True)
-    params = E.make_params(random=spec, model="alphagrad")
+    params = E.make_params(random=spec, cost_model="alphagrad")
     key = jax.random.key(5)
     obs, state = _reset(key, params)
     g = random_graph(key, spec)  # same key -> the same graph on the host
@@ -135,7 +135,7 @@ def test_make_params_errors():
     with pytest.raises(ValueError, match="exactly one"):
         E.make_params(g, random=RandomGraphSpec())
     with pytest.raises(ValueError, match="cost model"):
-        E.make_params(g, model="x")
+        E.make_params(g, cost_model="x")
     with pytest.raises(ValueError, match="invalid_action"):
         E.make_params(g, invalid_action="raise")
     with pytest.raises(ValueError, match="reward_scale"):
