@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .graph import Edge, Graph
 from .sparsity import CODES, DEFAULT_MODEL, CostModel, cost_model_arg, merge_rule, product_rule
 
@@ -175,7 +177,8 @@ class ProductLookup:
       of type ``tin`` by an out-edge of type ``tout`` is ``size_fn(T1, T2, V1, V2, S1, S2)``
       (``None`` when the product is free: a structural factor);
     * ``unit_mul[tin][tout] = (0 or 1, result type)``: the same for all-ones shapes;
-    * ``merge[existing][new]``: the type after accumulating a product into an edge.
+    * ``merge[existing][new]``: the type after accumulating a product into an edge;
+    * ``absorbing[new]``: True if ``merge[existing][new] == new`` for every existing type.
     """
 
     def __init__(self, cost_model: CostModel):
@@ -183,6 +186,9 @@ class ProductLookup:
         self.mul: dict[int, dict[int, tuple[SizeFn | None, int]]] = {a: {} for a in CODES}
         self.unit_mul: dict[int, dict[int, tuple[int, int]]] = {a: {} for a in CODES}
         self.merge: dict[int, dict[int, int]] = {a: {} for a in CODES}
+        # absorbing[p]: merging a product of type p into an edge of any type gives p, so the
+        # product may overwrite the edge without looking at it
+        self.absorbing: dict[int, bool] = {}
         for a in CODES:
             for b in CODES:
                 self.merge[a][b] = merge_rule(a, b, cost_model)
@@ -190,6 +196,8 @@ class ProductLookup:
                     pr = product_rule(a, b, cost_model)
                     self.mul[a][b] = (_size_fn(pr.exponents) if pr.const else None, pr.result)
                     self.unit_mul[a][b] = (1 if pr.const else 0, pr.result)
+        for b in CODES:
+            self.absorbing[b] = all(self.merge[a][b] == b for a in CODES if a)
 
     def __reduce__(self) -> tuple[Any, ...]:  # lambdas do not pickle: rebuild from the model
         return (product_lookup, (self.cost_model,))
@@ -214,33 +222,42 @@ _UNIT_RECORDS: dict[int, Record] = {c: (c, 1, 1, 1, 1) for c in CODES}
 _ADJACENCY: dict[Graph, tuple[dict, dict, bool]] = {}
 
 
-def _adjacency(graph: Graph) -> tuple[dict[int, dict[int, Record]], dict[int, dict[int, Record]], bool]:
+def _adjacency(graph: Graph) -> tuple[dict[int, dict[int, Record]], dict[int, set[int]], bool]:
     """Initial (succ, pred) of a graph, keyed by row, and whether every record is all-ones.
 
-    Memoised and never mutated: states share these inner dicts copy-on-write.
+    Memoised and never mutated: states share these inner containers copy-on-write.
     """
 
     def build() -> tuple[dict, dict, bool]:
         ni = graph.num_inputs
         unit = all(e.out_shape == (1, 1) and e.in_shape == (1, 1) for e in graph.edges)
         succ: dict[int, dict[int, Record]] = {}
-        pred: dict[int, dict[int, Record]] = {}
+        pred: dict[int, set[int]] = {}
         for e in graph.edges:
             rec = _UNIT_RECORDS[e.type] if unit else (e.type, *e.out_shape, *e.in_shape)
             t = ni + e.target
             succ.setdefault(e.source, {})[t] = rec
-            pred.setdefault(t, {})[e.source] = rec
+            pred.setdefault(t, set()).add(e.source)
         return succ, pred, unit
 
     return _memo(_ADJACENCY, graph, build)
 
 
 class EliminationState:
-    """The elimination state of one graph: adjacency dicts of records, keyed by row.
+    """The elimination state of one graph, keyed by row.
 
-    ``succ[row]`` maps target row -> record, ``pred[row]`` maps source row -> the same record;
-    eliminated vertices have no entries. ``mask`` is the set of eliminated vertex ids as an
-    ``int`` bit mask (bit v = vertex v).
+    ``succ[row]`` maps target row -> record of the edge row -> target; ``pred[row]`` is the set
+    of source rows with an edge into ``row`` (their records are ``succ[source][row]``: each
+    record is stored once). Eliminated vertices have no entries. ``mask`` is the set of
+    eliminated vertex ids as an ``int`` bit mask (bit v = vertex v).
+
+    One step works per *distinct in-edge record* rather than per edge pair: the products of an
+    in-edge with every out-edge, and their cost, depend only on the in-edge's record (its type
+    and source shape), so they are computed once per distinct record and written into each
+    source's successor dict with one ``dict.update``; only pairs that meet an existing edge are
+    merged one by one. On scalar graphs, where a vertex's in-edges share one or two records,
+    a step is then a few C-level dict and set operations per neighbour, like the textbook
+    set-based eliminator (``benchmarks/engine_bench.py``).
 
     * :meth:`eliminate` applies one step and returns its multiplications;
     * :meth:`step_cost` prices a step without changing the state (greedy rules, beam search and
@@ -272,8 +289,8 @@ class EliminationState:
         self._outputs = frozenset(graph.outputs)
         succ, pred, self._unit = _adjacency(graph)
         self.succ: dict[int, dict[int, Record]] = dict(succ)
-        self.pred: dict[int, dict[int, Record]] = dict(pred)
-        self._own_s: set[int] = set()  # rows whose inner dicts this state owns
+        self.pred: dict[int, set[int]] = dict(pred)
+        self._own_s: set[int] = set()  # rows whose inner containers this state owns
         self._own_p: set[int] = set()
         self.mask = 0
 
@@ -309,10 +326,10 @@ class EliminationState:
         EliminationState.__init__(self, state["graph"], state["cost_model"])
         self.mask = state["mask"]
         self.succ = {r: dict(d) for r, d in state["succ"].items()}
-        pred: dict[int, dict[int, Record]] = {}
+        pred: dict[int, set[int]] = {}
         for r, d in self.succ.items():
-            for t, rec in d.items():
-                pred.setdefault(t, {})[r] = rec
+            for t in d:
+                pred.setdefault(t, set()).add(r)
         self.pred = pred
         self._own_s, self._own_p = set(self.succ), set(self.pred)
 
@@ -338,6 +355,16 @@ class EliminationState:
         row = self.ni + vertex
         return not self.pred.get(row) or not self.succ.get(row)
 
+    def in_records(self, vertex: int) -> dict[int, Record]:
+        """``{source row: record}`` of the in-edges of ``vertex`` now."""
+        row = self.ni + vertex
+        succ = self.succ
+        return {r: succ[r][row] for r in self.pred.get(row, ())}
+
+    def out_records(self, vertex: int) -> dict[int, Record]:
+        """``{target row: record}`` of the out-edges of ``vertex`` now (a read-only view)."""
+        return self.succ.get(self.ni + vertex, {})
+
     def step_cost(self, vertex: int) -> int:
         """Multiplications of eliminating ``vertex`` now; the state is not changed."""
         row = self.ni + vertex
@@ -345,17 +372,21 @@ class EliminationState:
         outs = self.succ.get(row)
         if not ins or not outs:
             return 0
-        if self._unit:
-            unit_mul = self._lookup.unit_mul
-            return sum(unit_mul[rin[0]][rout[0]][0] for rin in ins.values() for rout in outs.values())
+        succ = self.succ
+        groups: dict[Record, int] = {}
+        for r in ins:
+            rin = succ[r][row]
+            groups[rin] = groups.get(rin, 0) + 1
         mul = self._lookup.mul
         total = 0
-        for tin, _, _, s1, s2 in ins.values():
+        for (tin, _, _, s1, s2), count in groups.items():
             mul_in = mul[tin]
+            c = 0
             for tout, t1, t2, v1, v2 in outs.values():
                 size_fn = mul_in[tout][0]
                 if size_fn is not None:
-                    total += size_fn(t1, t2, v1, v2, s1, s2)
+                    c += size_fn(t1, t2, v1, v2, s1, s2)
+            total += c * count
         return total
 
     # -- the step ------------------------------------------------------------------------------
@@ -366,9 +397,11 @@ class EliminationState:
         Raises :class:`InvalidOrderError` if ``vertex`` is not an eliminable vertex now (an
         unknown id, an output, or already eliminated); the state is then unchanged.
         """
-        if not (
-            1 <= vertex <= self._nv and vertex not in self._outputs and not self.mask >> vertex & 1
-        ):
+        if type(vertex) is not int:
+            if isinstance(vertex, bool) or not isinstance(vertex, int | np.integer):
+                raise InvalidOrderError(f"vertex {vertex!r} is not an integer vertex id")
+            vertex = int(vertex)
+        if not (1 <= vertex <= self._nv and vertex not in self._outputs and not self.mask >> vertex & 1):
             raise InvalidOrderError(f"vertex {vertex} cannot be eliminated now")
         return self._eliminate(vertex)
 
@@ -379,73 +412,81 @@ class EliminationState:
         succ, pred = self.succ, self.pred
         ins = pred.pop(row, None)
         outs = succ.pop(row, None)
-        own_s, own_p = self._own_s, self._own_p
-        if outs:
-            for t in outs:
-                if t not in own_p:
+        if outs:  # v's successors now read from v's predecessors instead of from v
+            own_p = self._own_p
+            fresh = outs.keys() - own_p
+            if fresh:  # copy-on-write: first write to a shared set
+                for t in fresh:
                     pred[t] = pred[t].copy()
-                    own_p.add(t)
-        if not ins:
-            if outs:
+                own_p |= fresh
+            if ins:
                 for t in outs:
-                    del pred[t][row]
+                    p = pred[t]
+                    p.discard(row)
+                    p |= ins
+            else:
+                for t in outs:
+                    pred[t].discard(row)
+        if not ins:
             return 0
-        step = 0
+        own_s = self._own_s
+        fresh = ins - own_s
+        if fresh:
+            for r in fresh:
+                succ[r] = succ[r].copy()
+            own_s |= fresh
         if not outs:
             for r in ins:
-                if r in own_s:
-                    succ_r = succ[r]
-                else:
-                    succ_r = succ[r] = succ[r].copy()
-                    own_s.add(r)
+                succ_r = succ[r]
                 del succ_r[row]
                 if not succ_r:
                     del succ[r]
             return 0
-        merge = self._lookup.merge
-        if self._unit:
-            # All shapes (1, 1) (scalar graphs stay scalar): a valued product costs exactly 1,
-            # and records are the shared per-type tuples.
-            unit_mul, unit = self._lookup.unit_mul, _UNIT_RECORDS
-            out_items_u = [(t, rec[0], pred[t]) for t, rec in outs.items()]
-            for r, rin in ins.items():
-                if r in own_s:
-                    succ_r = succ[r]
-                else:
-                    succ_r = succ[r] = succ[r].copy()
-                    own_s.add(r)
-                del succ_r[row]
-                mul_in = unit_mul[rin[0]]
-                get = succ_r.get
-                for t, tout, pred_t in out_items_u:
-                    c, ptype = mul_in[tout]
-                    step += c
-                    old = get(t)
-                    rec = unit[merge[old[0]][ptype]] if old else unit[ptype]
-                    succ_r[t] = rec
-                    pred_t[r] = rec
-        else:
-            mul = self._lookup.mul
-            out_items = [(t, rec, pred[t]) for t, rec in outs.items()]
-            for r, (tin, _, _, s1, s2) in ins.items():
-                if r in own_s:
-                    succ_r = succ[r]
-                else:
-                    succ_r = succ[r] = succ[r].copy()
-                    own_s.add(r)
-                del succ_r[row]
-                mul_in = mul[tin]
-                get = succ_r.get
-                for t, (tout, t1, t2, v1, v2), pred_t in out_items:
-                    size_fn, ptype = mul_in[tout]
-                    if size_fn is not None:
-                        step += size_fn(t1, t2, v1, v2, s1, s2)
-                    old = get(t)
-                    rec = (merge[old[0]][ptype] if old else ptype, t1, t2, s1, s2)
-                    succ_r[t] = rec
-                    pred_t[r] = rec
-        for t in outs:
-            del pred[t][row]
+        lookup = self._lookup
+        mul, unit_mul, merge, absorbing = lookup.mul, lookup.unit_mul, lookup.merge, lookup.absorbing
+        unit = _UNIT_RECORDS if self._unit else None
+        groups: dict[Record, tuple[dict[int, Record], int, bool]] = {}
+        last: Record | None = None
+        step = 0
+        for r in ins:
+            succ_r = succ[r]
+            rin = succ_r.pop(row)
+            if rin is not last:  # equal in-records share their products (shared on unit graphs)
+                group = groups.get(rin)
+                if group is None:
+                    tin, _, _, s1, s2 = rin
+                    mul_in = mul[tin]
+                    products: dict[int, Record] = {}
+                    c = 0
+                    blind = True
+                    if unit:  # all sizes 1: a valued product costs 1
+                        unit_in = unit_mul[tin]
+                        for t, rout in outs.items():
+                            ci, ptype = unit_in[rout[0]]
+                            c += ci
+                            products[t] = unit[ptype]
+                            blind = blind and absorbing[ptype]
+                    else:
+                        for t, (tout, t1, t2, v1, v2) in outs.items():
+                            size_fn, ptype = mul_in[tout]
+                            if size_fn is not None:
+                                c += size_fn(t1, t2, v1, v2, s1, s2)
+                            products[t] = (ptype, t1, t2, s1, s2)
+                            blind = blind and absorbing[ptype]
+                    group = groups[rin] = (products, c, blind)
+                products, c, blind = group
+                last = rin
+            step += c
+            if blind or succ_r.keys().isdisjoint(products):
+                succ_r.update(products)  # no merge can change these types: write them as is
+            else:  # accumulate into existing edges r -> t (additions are free)
+                for t, new in products.items():
+                    old = succ_r.get(t)
+                    if old is not None:
+                        m = merge[old[0]][new[0]]
+                        if m != new[0]:
+                            new = unit[m] if unit else (m, *new[1:])
+                    succ_r[t] = new
         return step
 
     # -- back to a Graph -----------------------------------------------------------------------
@@ -702,6 +743,63 @@ def step_costs(
     return eliminate_reference(graph, order, cost_model_arg(cost_model, model)).step_costs
 
 
+_DENSE_SCALAR: dict[Graph, tuple[tuple[dict[int, set[int]], dict[int, set[int]]] | None]] = {}
+
+
+def _dense_scalar_sets(graph: Graph) -> tuple[dict[int, set[int]], dict[int, set[int]]] | None:
+    """(succ, pred) row sets if every edge is dense (type 1) with shapes (1, 1), else None
+    (memoised per graph)."""
+
+    def build() -> tuple[tuple[dict[int, set[int]], dict[int, set[int]]] | None]:
+        if not all(e.type == 1 and e.out_shape == (1, 1) and e.in_shape == (1, 1) for e in graph.edges):
+            return (None,)
+        ni = graph.num_inputs
+        succ: dict[int, set[int]] = {}
+        pred: dict[int, set[int]] = {}
+        for e in graph.edges:
+            succ.setdefault(e.source, set()).add(ni + e.target)
+            pred.setdefault(ni + e.target, set()).add(e.source)
+        return ((succ, pred),)
+
+    return _memo(_DENSE_SCALAR, graph, build)[0]
+
+
+def _dense_scalar_cost(graph: Graph, order: Sequence[int], sets: tuple[dict, dict]) -> int:
+    """Fast path of :func:`cost` for graphs whose edges are all dense scalars (type 1, shape
+    (1, 1)), as in scalar code such as RoeFlux: every product then costs 1 and is dense, every
+    merge stays dense and no paper deviation applies, so a step costs |P(v)| * |Q(v)| and only
+    the neighbour sets matter (the textbook Markowitz count, Griewank & Walther ch. 9). Tested
+    against :class:`EliminationState` on every such task and on random graphs."""
+    succ0, pred0 = sets
+    succ = {r: s.copy() for r, s in succ0.items()}
+    pred = {r: s.copy() for r, s in pred0.items()}
+    ni = graph.num_inputs
+    total = 0
+    for v in order:
+        row = ni + v
+        ins = pred.pop(row, None)
+        outs = succ.pop(row, None)
+        if not ins or not outs:
+            if ins:
+                for r in ins:
+                    s = succ[r]
+                    s.discard(row)
+            if outs:
+                for t in outs:
+                    pred[t].discard(row)
+            continue
+        total += len(ins) * len(outs)
+        for r in ins:
+            s = succ[r]
+            s.discard(row)
+            s |= outs
+        for t in outs:
+            s = pred[t]
+            s.discard(row)
+            s |= ins
+    return total
+
+
 def cost(
     graph: Graph, order: Sequence[int], cost_model: CostModel = DEFAULT_MODEL, *,
     model: CostModel | None = None,
@@ -717,5 +815,8 @@ def cost(
     cost_model = cost_model_arg(cost_model, model)
     _check_graph(graph)
     order = validate_order(graph, order)
+    sets = _dense_scalar_sets(graph)
+    if sets is not None:
+        return _dense_scalar_cost(graph, order, sets)
     st = EliminationState(graph, cost_model)
     return sum(map(st._eliminate, order))

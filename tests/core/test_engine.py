@@ -63,7 +63,9 @@ def test_reference_cost_equals_naive_textbook_elimination(seed):
         order = list(g.eliminable)
         rng.shuffle(order)
         want = naive_scalar_cost(g, order)
-        assert cost(g, order) == want
+        assert cost(g, order) == want  # the dense-scalar fast path of cost()
+        st = EliminationState(g)
+        assert sum(st.eliminate(v) for v in order) == want  # the general engine
         assert cost(g, order, "alphagrad") == want  # no deviation touches dense scalars
         st = ScalarBitsetState(g)
         assert sum(st.eliminate(v) for v in order) == want
@@ -101,6 +103,7 @@ def _graphs():
     out = [(n, tasks.load(n).graph) for n in tasks.names()]
     out += [(f"typed{s}", typed_dag(s, nv=9)) for s in range(12)]
     out += [(f"scalar{s}", scalar_dag(s, nv=12, copy_prob=0.3)) for s in range(6)]
+    out += [(f"dense{s}", dense_scalar(s)) for s in range(4)]
     return out
 
 
@@ -119,6 +122,7 @@ def test_state_equals_generic_skeleton_step_by_step(name, graph, cost_model):
         assert predicted == got[-1]
     assert got == want_steps
     assert sorted(st.to_graph().edges) == want_edges
+    assert cost(graph, order, cost_model) == sum(want_steps)  # cost() and its fast paths
     if is_scalar(graph):
         fast = ScalarBitsetState(graph, cost_model)
         assert [fast.eliminate(v) for v in order] == want_steps
