@@ -81,13 +81,10 @@ def random_order(graph: Graph, seed: int = 0) -> tuple[int, ...]:
 
 def _paper_degree(st: EliminationState, v: int) -> int:
     """The paper's weighted degree (``docs/cost_model.md`` section 9.1): sum w_out * sum w_in."""
-    row = st.ni + v
-    ins = st.pred.get(row)
-    outs = st.succ.get(row)
-    if not ins or not outs:
+    if st.is_free(v):
         return 0
-    w_out = sum(markowitz_out_weight(rec[0], rec[1:]) for rec in outs.values())
-    w_in = sum(markowitz_in_weight(rec[0], rec[1:]) for rec in ins.values())
+    w_out = sum(markowitz_out_weight(rec[0], rec[1:]) for rec in st.out_records(v).values())
+    w_in = sum(markowitz_in_weight(rec[0], rec[1:]) for rec in st.in_records(v).values())
     return w_out * w_in
 
 
