@@ -20,6 +20,9 @@ Illegal actions (out of range, padding, output, already eliminated), option ``in
 * ``"raise"``: :class:`InvalidActionError` (a ``ValueError``) naming the action and the reason.
 
 All modes set ``info["invalid_action"]``; an illegal action is never a step of the order.
+A *malformed* action (not one integer: a float, a bool, an array of another shape) raises
+:class:`InvalidActionError` in every mode, and once an episode has terminated or been truncated
+``step`` raises ``gymnasium.error.ResetNeeded`` until ``reset``: nothing is silently penalised.
 """
 
 from __future__ import annotations
@@ -140,6 +143,7 @@ class CrossCountryEnv(gym.Env):
         self._types, self._vmask, self._legal = types.copy(), vmask.copy(), legal.copy()
         self._src, self._tgt, self._omask, self._row_index = src, tgt, omask, row_index
         self._remaining = g.num_intermediates
+        self._over = False  # set when the episode terminates or is truncated
         self._ref = EliminationState(g, self.cost_model)
         self._order: list[int] = []
         self._cost = 0
@@ -161,12 +165,21 @@ class CrossCountryEnv(gym.Env):
         return self._obs(), self._info(0, False)
 
     def step(self, action):
+        if self._over:
+            raise gym.error.ResetNeeded(
+                "the episode has ended (terminated or truncated); call reset() before step()"
+            )
         a = action if type(action) is int else self._as_action(action)
-        if a is None or not 0 <= a < self.max_vertices or not self._legal[a]:
+        if a is None:
+            raise InvalidActionError(
+                f"malformed action {action!r}: an action is one integer (vertex id - 1), "
+                f"0..{self.max_vertices - 1}"
+            )
+        if not 0 <= a < self.max_vertices or not self._legal[a]:
             if self.invalid_action == "raise":
                 raise InvalidActionError(f"action {action!r} is illegal: {self._illegal_reason(a)}")
             reward = -self.reward_scale * self._penalty
-            truncated = self.invalid_action == "penalty"
+            truncated = self._over = self.invalid_action == "penalty"
             return self._obs(), reward, False, truncated, self._info(0, True)
         v = a + 1
         ref = self._ref
@@ -193,7 +206,8 @@ class CrossCountryEnv(gym.Env):
         self._order.append(v)
         self._cost += step_cost
         reward = -self.reward_scale * step_cost
-        return self._obs(), reward, self._remaining == 0, False, self._info(step_cost, False)
+        terminated = self._over = self._remaining == 0
+        return self._obs(), reward, terminated, False, self._info(step_cost, False)
 
     def action_masks(self) -> np.ndarray:
         """bool [V]: legal actions now (for sb3-contrib's MaskablePPO)."""

@@ -110,7 +110,7 @@ def test_observation_layout_and_padding():
     assert obs["vertex_mask"][v - 1] == 0
 
 
-@pytest.mark.parametrize("action", [-1, 70, 62, "eliminated", "output", 1.5])
+@pytest.mark.parametrize("action", [-1, 70, 62, "eliminated", "output", np.int64(69)])
 def test_invalid_actions_in_each_mode(action):
     g = tasks.load("PropaneCombustion").graph  # 62 vertices; padded to 70
     out = g.outputs[0] - 1
@@ -136,6 +136,38 @@ def test_invalid_actions_in_each_mode(action):
         else:
             assert trunc  # penalty mode ends the episode with the forward-mode cost
             assert r == -2.0 * cost(g, g.eliminable)
+
+
+@pytest.mark.parametrize("action", [1.5, 2.0, True, np.array([3]), np.zeros((1, 1), int), "3", None])
+def test_malformed_actions_raise_in_every_mode(action):
+    g = tasks.load("PropaneCombustion").graph
+    for mode in ("mask", "penalty", "raise"):
+        env = CrossCountryEnv(g, invalid_action=mode)
+        obs0, _ = env.reset()
+        with pytest.raises(InvalidActionError, match="malformed action"):
+            env.step(action)
+        obs, *_ = env.step(g.eliminable[0] - 1)  # nothing changed: the episode goes on
+        assert env.step(g.eliminable[1] - 1)[4]["order"] == tuple(g.eliminable[:2])
+
+
+@pytest.mark.parametrize("mode", ["mask", "penalty"])
+def test_steps_after_the_episode_ended_are_refused(mode):
+    g = tasks.load("PropaneCombustion").graph
+    env = gym.make("CrossCountry/PropaneCombustion-v0", invalid_action=mode)
+    env.reset(seed=0)
+    for v in g.eliminable:
+        *_, term, trunc, info = env.step(v - 1)
+    assert term and info["cost"] == cost(g, g.eliminable)
+    with pytest.raises(gym.error.ResetNeeded, match="reset"):
+        env.step(0)
+    env.reset()
+    if mode == "penalty":  # a truncating illegal move ends the episode too
+        *_, term, trunc, _ = env.step(g.outputs[0] - 1)
+        assert trunc and not term
+        with pytest.raises(gym.error.ResetNeeded):
+            env.step(g.eliminable[0] - 1)
+    env.reset()
+    assert not env.step(g.eliminable[0] - 1)[2]
 
 
 def test_explicit_invalid_penalty():
