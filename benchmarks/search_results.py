@@ -6,7 +6,7 @@
 For every task, in the paper-compatible model ``alphagrad`` and, on the tensor tasks (where the
 two models differ), also in ``exact``:
 
-1. run ``crosscountry-gym solve TASK --method sa --seconds S --seed K --model M`` for each seed
+1. run ``crosscountry-gym solve TASK --method sa --seconds S --seed K --cost-model M`` for each seed
    (the same :func:`~crosscountry_gym.baselines.search.solve` call, in-process);
 2. if the best cost is above the min-cut lower bound, try to close the gap with
    ``crosscountry-gym solve TASK --method bnb --seconds B`` (SA for a third of B, then
@@ -98,7 +98,7 @@ def run_searches(names: list[str], seconds: float, seeds: list[int], bnb_seconds
                 t0 = time.perf_counter()
                 res = solve(task.graph, "sa", model, seconds=seconds, seed=seed)
                 cmd = (f"crosscountry-gym solve {name} --method sa --seconds {seconds:g} "
-                       f"--seed {seed} --model {model}")
+                       f"--seed {seed} --cost-model {model}")
                 wrote = _save(task, model, res, seed, seconds, cmd)
                 print(f"{name:22s} {model:9s} sa seed {seed}: {res.cost} (lb {lb}) "
                       f"{time.perf_counter() - t0:.0f}s{' *saved*' if wrote else ''}", flush=True)
@@ -107,7 +107,7 @@ def run_searches(names: list[str], seconds: float, seeds: list[int], bnb_seconds
             if best.cost > lb and bnb_seconds > 0:
                 res = solve(task.graph, "bnb", model, seconds=bnb_seconds, seed=0)
                 cmd = (f"crosscountry-gym solve {name} --method bnb --seconds {bnb_seconds:g} "
-                       f"--seed 0 --model {model}")
+                       f"--seed 0 --cost-model {model}")
                 wrote = _save(task, model, res, 0, bnb_seconds, cmd)
                 print(f"{name:22s} {model:9s} bnb: {res.cost} optimal={res.optimal} "
                       f"nodes={res.stats.get('nodes')}{' *saved*' if wrote else ''}", flush=True)
@@ -200,9 +200,9 @@ def verify_best(names: list[str]) -> dict:
 
 def build_table() -> str:
     from crosscountry_gym import tasks
-    from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
     from crosscountry_gym.baselines.search import lower_bound
     from crosscountry_gym.engine import cost
+    from crosscountry_gym.orders import reference_costs
 
     lines = [
         "# Search baselines: results",
@@ -226,9 +226,8 @@ def build_table() -> str:
         task = tasks.load(name)
         g = task.graph
         for model in _models(g):
-            fwd = cost(g, forward_order(g), model)
-            rev = cost(g, reverse_order(g), model)
-            mk = cost(g, markowitz_order(g), model)
+            ref = reference_costs(g, model)
+            fwd, rev, mk = ref.forward, ref.reverse, ref.markowitz
             paper = cost(g, task.paper.best_order, model)
             lb = lower_bound(g, model)
             found = _best_file(task, model)

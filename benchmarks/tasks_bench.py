@@ -24,7 +24,7 @@ from crosscountry_gym.tasks.random_functions import (
     PRESET_G,
     random_program,
 )
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.tracer import make_graph
 
 
 def _median_ms(fn, repeat: int = 11) -> float:

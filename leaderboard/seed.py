@@ -3,7 +3,7 @@
 
     python leaderboard/seed.py [--leaderboard DIR] [--orders DIR] [--date YYYY-MM-DD]
                                [--skip-executor] [--no-paper]
-    python leaderboard/seed.py --refresh-executor   # once the executor exists
+    python leaderboard/seed.py --refresh-executor   # re-run the executor on skipped entries
 
 Idempotent: entries already on the board are reported as present. Exit status 1 if any order
 file is rejected. The logic lives in :mod:`crosscountry_gym.leaderboard.seeds`.

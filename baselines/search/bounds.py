@@ -6,7 +6,7 @@ eliminated of ``kappa_in(v) * kappa_out(v)``:
 * an edge type is **sure** if it is not in {-1, -6, -7, 11, 10, -10}. A product of two sure edges
   costs at least 1 in both cost models, and any product or merge with a sure operand on the
   side of v yields a sure edge (both facts are checked over all type pairs in
-  ``tests/search/test_bounds.py``). So, whatever was eliminated before v, every edge a -> v of
+  ``tests/search/test_search_bounds.py``). So, whatever was eliminated before v, every edge a -> v of
   the current graph that continues an original *sure* in-edge of v is sure, and likewise on
   the out-side;
 * when v is eliminated, its current sure in-neighbours form a vertex cut between the inputs
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from crosscountry_gym.engine import ScalarBitsetState, SearchState, make_state
 from crosscountry_gym.engine import cost as reference_cost
 from crosscountry_gym.graph import Graph
-from crosscountry_gym.sparsity import CostModel
+from crosscountry_gym.sparsity import DEFAULT_MODEL, CostModel, cost_model_arg
 
 __all__ = [
     "SURE_TYPES",
@@ -137,15 +137,21 @@ def _disjoint_paths(starts: Iterable[int], nbrs: Adjacency, sinks: set[int]) -> 
 
 
 def vertex_lower_bounds(
-    graph: Graph, model: CostModel = "exact", *, state: SearchState | None = None
+    graph: Graph,
+    cost_model: CostModel = DEFAULT_MODEL,
+    *,
+    state: SearchState | None = None,
+    model: CostModel | None = None,
 ) -> dict[int, int]:
     """Per-vertex lower bound ``kappa_in(v) * kappa_out(v)`` on the cost of eliminating v,
-    valid whenever v is eliminated after the state ``state`` (default: the initial graph).
+    valid whenever v is eliminated after the state ``state`` (default: the initial graph) in
+    ``cost_model`` (``model=`` is a deprecated alias).
 
     Returns ``{vertex: bound}`` for the vertices not yet eliminated.
     """
+    cost_model = cost_model_arg(cost_model, model)
     if state is None:
-        state = make_state(graph, model)
+        state = make_state(graph, cost_model)
     succ, pred = _adjacency(state)
     ni = graph.num_inputs
     inputs = set(range(1, ni + 1))
@@ -171,11 +177,17 @@ def vertex_lower_bounds(
 
 
 def lower_bound(
-    graph: Graph, model: CostModel = "exact", *, state: SearchState | None = None
+    graph: Graph,
+    cost_model: CostModel = DEFAULT_MODEL,
+    *,
+    state: SearchState | None = None,
+    model: CostModel | None = None,
 ) -> int:
-    """A proven lower bound on the cost of every full order (or, given ``state``, on the cost
-    of finishing from that state). See the module docstring for the proof sketch."""
-    return sum(vertex_lower_bounds(graph, model, state=state).values())
+    """A proven lower bound on the cost of every full order in ``cost_model`` (or, given
+    ``state``, on the cost of finishing from that state); ``model=`` is a deprecated alias. See
+    the module docstring for the proof sketch."""
+    cost_model = cost_model_arg(cost_model, model)
+    return sum(vertex_lower_bounds(graph, cost_model, state=state).values())
 
 
 @dataclass(frozen=True)
@@ -188,8 +200,13 @@ class GapReport:
 
     cost: int
     lower_bound: int
-    model: str
+    cost_model: str
     bound_source: str = "min-cut"
+
+    @property
+    def model(self) -> str:
+        """Deprecated alias of :attr:`cost_model`."""
+        return self.cost_model
 
     @property
     def gap(self) -> int:
@@ -207,31 +224,34 @@ class GapReport:
         tag = "proven optimal" if self.proven_optimal else f"gap {self.gap} ({self.relative_gap:.1%})"
         return (
             f"cost {self.cost}, lower bound {self.lower_bound} ({self.bound_source}), {tag} "
-            f"[{self.model}]"
+            f"[{self.cost_model}]"
         )
 
 
 def optimality_gap(
     graph: Graph,
     order: Sequence[int],
-    model: CostModel = "alphagrad",
+    cost_model: CostModel = DEFAULT_MODEL,
     *,
     bound: int | None = None,
     bound_source: str | None = None,
+    model: CostModel | None = None,
 ) -> GapReport:
-    """Cost of ``order`` (replayed with :func:`crosscountry_gym.engine.cost`) against a lower bound.
+    """Cost of ``order`` in ``cost_model`` (default ``"exact"``; ``model=`` is a deprecated
+    alias), replayed with :func:`crosscountry_gym.engine.cost`, against a lower bound.
 
     By default the bound is :func:`lower_bound`. Pass ``bound`` (e.g. the value certified by
     :func:`~crosscountry_gym.baselines.search.branch_and_bound`) to use a stronger one; it is
     clipped to be at least the min-cut bound and must not exceed the cost (a ``ValueError``
     otherwise, because a bound above a real order's cost is not a bound).
     """
-    c = reference_cost(graph, order, model)
-    lb = lower_bound(graph, model)
+    cost_model = cost_model_arg(cost_model, model)
+    c = reference_cost(graph, order, cost_model)
+    lb = lower_bound(graph, cost_model)
     source = "min-cut"
     if bound is not None:
         if bound > c:
             raise ValueError(f"bound {bound} exceeds the cost {c} of the order; it is not a bound")
         if bound > lb:
             lb, source = int(bound), bound_source or "given"
-    return GapReport(c, lb, model, source)
+    return GapReport(c, lb, cost_model, source)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crosscountry_gym.cli import CLIError
+from crosscountry_gym.cli import CLIError, add_cost_model_option
 
 DEFAULT_DIR = "leaderboard"
 
@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     q.add_argument("action", nargs="?", choices=("check", "render"), help="what to do (default: print)")
     _add_dir(q)
     q.add_argument("--task", help="only this task (print only)")
-    q.add_argument("--model", choices=("alphagrad", "exact"), help="only this cost model (print only)")
+    add_cost_model_option(q, default=None, help="only this cost model (print only; default: all)")
     q.set_defaults(func=_leaderboard)
 
 
@@ -71,7 +71,7 @@ def _store(args):
 
 def _submit(args) -> int:
     from crosscountry_gym.leaderboard import StoreError, SubmissionError, submit
-    from crosscountry_gym.leaderboard.render import ranked
+    from crosscountry_gym.leaderboard.ranking import ranked
 
     store = _store(args)
     try:
@@ -118,5 +118,5 @@ def _leaderboard(args) -> int:
     except StoreError as err:
         raise CLIError(str(err), 1) from None
     task = tasks.canonical_name(args.task) if args.task else None
-    print(render_text(entries, task=task, model=args.model), end="")
+    print(render_text(entries, task=task, cost_model=args.cost_model), end="")
     return 0

@@ -1,4 +1,4 @@
-"""``crosscountry-gym solve TASK --method M --seconds N --seed S --model MODEL [--out ORDER.json]``.
+"""``crosscountry-gym solve TASK --method M --seconds N --seed S --cost-model MODEL [--out FILE]``.
 
 Runs one search baseline (:func:`crosscountry_gym.baselines.search.solve`) with a progress bar of
 the best cost so far, prints the result with its proven optimality gap, and optionally writes an
@@ -23,6 +23,7 @@ __all__ = ["register", "run", "order_record"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from crosscountry_gym.baselines.search.solve import METHODS
+    from crosscountry_gym.cli import add_cost_model_option
 
     p = subparsers.add_parser(
         "solve",
@@ -38,8 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=METHODS, default="sa")
     p.add_argument("--seconds", type=float, default=10.0, help="time budget (default 10)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", choices=("exact", "alphagrad"), default="alphagrad",
-                   help="cost model (default alphagrad, the paper-compatible one)")
+    add_cost_model_option(p, default="exact",
+                          help="cost model to search in (default exact; alphagrad is the "
+                          "paper-compatible one, to compare with the published numbers)")
     p.add_argument("--out", type=Path, default=None, help="write the order JSON here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the result record as JSON")
@@ -87,15 +89,15 @@ def run(args: argparse.Namespace) -> int:
             bar.update(max(0, int(1000 * frac) - bar.n))  # redraws at most every 0.5 s
 
     try:
-        result = solve(task.graph, args.method, args.model, seconds=args.seconds, seed=args.seed,
-                       progress=progress)
+        result = solve(task.graph, args.method, args.cost_model, seconds=args.seconds,
+                       seed=args.seed, progress=progress)
     finally:
         if bar is not None:
             bar.close()
     command = "crosscountry-gym solve " + " ".join(
         shlex.quote(a)
         for a in (task.name, "--method", args.method, "--seconds", f"{args.seconds:g}",
-                  "--seed", str(args.seed), "--model", args.model)
+                  "--seed", str(args.seed), "--cost-model", args.cost_model)
     )
     rec = order_record(task, result, args.seed, args.seconds, command)
     if args.out is not None:

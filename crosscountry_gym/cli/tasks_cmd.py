@@ -8,31 +8,24 @@ import sys
 from typing import Any
 
 from crosscountry_gym.engine import cost
+from crosscountry_gym.orders import reference_costs
 from crosscountry_gym.tasks import load, names
+
+TABLE_MODELS = ("alphagrad", "exact")
+"""The table shows the paper-compatible model, with the consistent one where it differs."""
 
 
 def task_rows(with_fidelity: bool = True) -> list[dict[str, Any]]:
     """Rows of the task table: sizes, fwd/rev/Markowitz/paper best in both models, fidelity."""
-    from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
-
     fidelity: dict[str, tuple[str, str]] = {}
     if with_fidelity:
-        try:
-            from crosscountry_gym.tasks.fidelity import fidelity_table
-        except ImportError:
-            pass
-        else:
-            fidelity = {row[0]: (row[1], row[2]) for row in fidelity_table()}
+        from crosscountry_gym.tasks.fidelity import fidelity_table
+
+        fidelity = {row[0]: (row[1], row[2]) for row in fidelity_table()}
     rows = []
     for name in names():
         task = load(name)
         g = task.graph
-        orders = {
-            "fwd": forward_order(g),
-            "rev": reverse_order(g),
-            "markowitz": markowitz_order(g),
-            "paper_best": task.paper.best_order,
-        }
         row: dict[str, Any] = {
             "task": name,
             "inputs": g.num_inputs,
@@ -40,13 +33,14 @@ def task_rows(with_fidelity: bool = True) -> list[dict[str, Any]]:
             "outputs": len(g.outputs),
             "edges": len(g.edges),
         }
-        for model in ("alphagrad", "exact"):
-            for key, order in orders.items():
-                row[f"{key}_{model}"] = cost(g, order, model)
+        for model in TABLE_MODELS:
+            ref = reference_costs(g, model)
+            row[f"fwd_{model}"] = ref.forward
+            row[f"rev_{model}"] = ref.reverse
+            row[f"markowitz_{model}"] = ref.markowitz
+            row[f"paper_best_{model}"] = cost(g, task.paper.best_order, model)
         if with_fidelity:
-            status, detail = fidelity.get(name, ("unknown", "tracer or task function unavailable"))
-            row["fidelity"] = status
-            row["fidelity_detail"] = detail
+            row["fidelity"], row["fidelity_detail"] = fidelity[name]
         rows.append(row)
     return rows
 

@@ -3,12 +3,14 @@
 * :mod:`.schema`: the submission format and its parsing (clear errors naming the field);
 * :mod:`.verify`: recomputation of the claim (both cost models) and the executor check;
 * :mod:`.store`: one JSON file per entry, atomic writes under an inter-process lock, ``check``;
-* :mod:`.render`: console text, ``LEADERBOARD.md`` and the static ``index.html``;
+* :mod:`.ranking`: reference costs, ranks and ratios, the rows every format shows;
+* :mod:`.render`: the renderers, one module per format: :mod:`.text` (console),
+  :mod:`.markdown` (``LEADERBOARD.md``) and :mod:`.html_page` (the static ``index.html``);
 * :mod:`.seeds`: the seed entries (forward, reverse, Markowitz, the paper's published orders,
   and order files dropped by the search and RL baselines).
 
 :func:`submit` is the whole pipeline of ``crosscountry-gym submit FILE``.
-User documentation: ``docs/leaderboard.md`` and ``leaderboard/README.md``.
+User documentation: ``docs/leaderboard.md``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from .render import render_html, render_markdown, render_text
 from .schema import (
     COST_MODELS,
+    LEADERBOARD_MODELS,
     TRACKS,
     Submission,
     SubmissionError,
@@ -30,6 +33,7 @@ from .verify import Entry, executor_check, verify_submission
 
 __all__ = [
     "COST_MODELS",
+    "LEADERBOARD_MODELS",
     "TRACKS",
     "Entry",
     "Problem",

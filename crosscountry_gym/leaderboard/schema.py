@@ -3,7 +3,7 @@
 A submission is one JSON object (one file) that claims the cost of one elimination order on one
 benchmark task. This module checks only its *form* (every field present, of the right type, no
 unknown fields); whether the claim is true is :mod:`crosscountry_gym.leaderboard.verify`'s job.
-The format is documented for users in ``leaderboard/README.md``.
+The format is documented for users in ``docs/leaderboard.md``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crosscountry_gym.sparsity import MODELS, check_model
+
 __all__ = [
     "COST_MODELS",
+    "LEADERBOARD_MODELS",
     "TRACKS",
     "REQUIRED_FIELDS",
     "OPTIONAL_FIELDS",
@@ -30,9 +33,14 @@ __all__ = [
     "order_key",
 ]
 
-COST_MODELS = ("alphagrad", "exact")
-"""``alphagrad``: the paper-compatible model (the published numbers); ``exact``: the consistent
-index-tie rule. See ``docs/leaderboard.md``."""
+COST_MODELS = MODELS
+"""The cost models a submission may name: :data:`crosscountry_gym.sparsity.MODELS` (an alias kept
+for this package's users). ``alphagrad`` is the paper-compatible model (the published numbers),
+``exact`` the consistent index-tie rule; see ``docs/leaderboard.md``."""
+
+LEADERBOARD_MODELS: tuple[str, ...] = ("alphagrad", *(m for m in MODELS if m != "alphagrad"))
+"""The same models in the leaderboard's order: the paper's model first. Stored entries list
+their verified costs in this order and the rendered tables follow it."""
 
 TRACKS = ("heuristic/search", "learned")
 
@@ -165,7 +173,10 @@ def parse_submission(data: Any) -> Submission:
             f"field 'fingerprint' must be 64 lowercase hex digits (the task graph's sha256, see "
             f"`crosscountry-gym tasks`), got {fingerprint!r}"
         )
-    cost_model = _choice(data, "cost_model", COST_MODELS)
+    try:
+        cost_model = check_model(data["cost_model"])
+    except ValueError as err:
+        raise SubmissionError(f"field 'cost_model': {err}") from None
     order = _int_list(data, "order")
     claimed = data["claimed_cost"]
     if not _is_int(claimed) or claimed < 0:

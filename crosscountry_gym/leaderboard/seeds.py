@@ -1,10 +1,11 @@
 """Seed entries: the reference orders every leaderboard starts with, and order files from the
 search and RL baselines.
 
-* For each of the ten tasks: forward, reverse, the paper's minimal Markowitz order (all
-  recomputed from the frozen graph by :mod:`crosscountry_gym.baselines`) and the paper's published
-  AlphaGrad order (from the task data), in model ``alphagrad``, and also in model ``exact`` where
-  the order's cost differs between the models (f's published order: 6374 vs 6566).
+* For each of the ten tasks: forward, reverse, the paper's minimal Markowitz order (orders and
+  costs from :func:`crosscountry_gym.orders.reference_costs` on the frozen graph) and the paper's
+  published AlphaGrad order (from the task data), in model ``alphagrad``, and also in model
+  ``exact`` where the order's cost differs between the models (f's published order: 6374 vs
+  6566).
 * Order files under ``leaderboard/orders/<Task>/*.json`` (written by ``crosscountry-gym solve`` /
   ``train``): either complete submissions, or order records with at least ``order`` (and
   optionally ``task``, ``cost_model``/``model``, ``claimed_cost``/``cost``, ``method``, ``track``,
@@ -21,14 +22,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from crosscountry_gym.engine import cost
+from crosscountry_gym.orders import forward_order, reference_costs, reverse_order
 
-from .schema import COST_MODELS, Submission, SubmissionError, parse_submission
+from .schema import LEADERBOARD_MODELS, Submission, SubmissionError, parse_submission
 
 __all__ = ["SeedResult", "paper_seeds", "order_file_seeds", "seed_store", "refresh_executor"]
 
@@ -52,19 +54,20 @@ def _version() -> str:
     return __version__
 
 
-def _models_for(graph, order) -> list[tuple[str, int]]:
-    """``alphagrad``, plus ``exact`` where the order's cost differs between the models."""
-    costs = {m: cost(graph, order, m) for m in COST_MODELS}
-    out = [("alphagrad", costs["alphagrad"])]
-    if costs["exact"] != costs["alphagrad"]:
-        out.append(("exact", costs["exact"]))
-    return out
+def _costs(graph, order) -> dict[str, int]:
+    return {m: cost(graph, order, m) for m in LEADERBOARD_MODELS}
+
+
+def _models_for(costs: Mapping[str, int]) -> list[tuple[str, int]]:
+    """``(model, cost)`` to seed an order in: the paper's model (``alphagrad``), plus every other
+    model where the order's cost differs from it."""
+    first, *others = LEADERBOARD_MODELS
+    return [(first, costs[first])] + [(m, costs[m]) for m in others if costs[m] != costs[first]]
 
 
 def paper_seeds(date: str | None = None, task_names: Iterable[str] | None = None) -> list[Submission]:
     """Forward, reverse, Markowitz and published-order submissions for the tasks (default all)."""
     from crosscountry_gym import tasks
-    from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
 
     date = date or _dt.date.today().isoformat()
     subs: list[Submission] = []
@@ -72,17 +75,17 @@ def paper_seeds(date: str | None = None, task_names: Iterable[str] | None = None
         task = tasks.load(name)
         g = task.graph
         common = dict(task=task.name, fingerprint=g.fingerprint, package_version=_version())
+        refs = {m: reference_costs(g, m) for m in LEADERBOARD_MODELS}
         baselines = [
-            ("forward mode", forward_order(g), "eliminable vertices in ascending id order"),
-            ("reverse mode", reverse_order(g), "eliminable vertices in descending id order"),
-            (
-                "minimal Markowitz (paper)",
-                markowitz_order(g),
-                "the paper's greedy weighted Markowitz degree, lowest id breaks ties",
-            ),
+            ("forward mode", "forward", forward_order(g),
+             "eliminable vertices in ascending id order"),
+            ("reverse mode", "reverse", reverse_order(g),
+             "eliminable vertices in descending id order"),
+            ("minimal Markowitz (paper)", "markowitz", refs["alphagrad"].markowitz_order,
+             "the paper's greedy weighted Markowitz degree, lowest id breaks ties"),
         ]
-        for method, order, note in baselines:
-            for model, c in _models_for(g, order):
+        for method, key, order, note in baselines:
+            for model, c in _models_for({m: ref[key] for m, ref in refs.items()}):
                 subs.append(
                     Submission(
                         **common, cost_model=model, order=tuple(order), claimed_cost=c,
@@ -91,7 +94,7 @@ def paper_seeds(date: str | None = None, task_names: Iterable[str] | None = None
                         hardware="any CPU", date=date, notes=note,
                     )
                 )
-        for model, c in _models_for(g, task.paper.best_order):
+        for model, c in _models_for(_costs(g, task.paper.best_order)):
             subs.append(
                 Submission(
                     **common, cost_model=model, order=tuple(task.paper.best_order), claimed_cost=c,
@@ -117,7 +120,7 @@ def _from_record(data: dict[str, Any], folder_task: str, path: Path, date: str) 
     model = data.get("cost_model", data.get("model"))
     claimed = data.get("claimed_cost", data.get("cost"))
     if model is None:
-        models = [(m, None) for m, _ in _models_for(g, order)]
+        models = [(m, None) for m, _ in _models_for(_costs(g, order))]
     else:
         models = [(model, claimed)]
     seeds = data.get("seeds", [data["seed"]] if "seed" in data else [])
@@ -233,8 +236,8 @@ def seed_store(
 
 
 def refresh_executor(root: str | Path, *, progress: bool = False) -> SeedResult:
-    """Re-run the executor check on every entry recorded as ``skipped`` because the executor or
-    the task functions were missing; record the passes. ``added`` lists updated entries,
+    """Re-run the executor check on every entry recorded as ``skipped``, and record the passes
+    (e.g. after the executor learned to run a task). ``added`` lists updated entries,
     ``present`` those still skipped (with the reason), ``rejected`` those whose order now fails
     the check (left unchanged; the caller should exit non-zero so a person looks at them)."""
     from .store import Store

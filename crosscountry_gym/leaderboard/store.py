@@ -238,8 +238,9 @@ class Store:
             return path
 
     def update_executor(self, entry: Entry, check: dict) -> Path:
-        """Record a new executor check on a stored entry (e.g. once the executor exists), then
-        re-render. The rest of the entry is unchanged; its checksum is recomputed."""
+        """Record a new executor check on a stored entry (see
+        :func:`~crosscountry_gym.leaderboard.seeds.refresh_executor`), then re-render. The rest
+        of the entry is unchanged; its checksum is recomputed."""
         with self.locked():
             entries, problems = self.scan()
             if problems:

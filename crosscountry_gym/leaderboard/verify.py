@@ -9,8 +9,9 @@ the problem):
 4. the cost recomputed by the NumPy reference :func:`crosscountry_gym.cost` in *both* models;
    the claim must equal the recomputed cost in the claimed model;
 5. the executor check: :func:`crosscountry_gym.verify_order` runs the order as a real Jacobian
-   program and compares it with ``jax.jacrev``. While the executor or the task functions are not
-   part of the checkout the check is recorded as ``skipped`` with the reason, never as passed.
+   program and compares it with ``jax.jacrev``. Where it cannot run (no runnable JAX function,
+   a task function that traces to a graph other than the frozen one, a task the executor does
+   not support) the check is recorded as ``skipped`` with the reason, never as passed.
 
 The result is an :class:`Entry`, the record the store keeps.
 """
@@ -28,7 +29,7 @@ from typing import Any
 
 from crosscountry_gym.engine import InvalidOrderError, cost, validate_order
 
-from .schema import COST_MODELS, Submission, SubmissionError, order_key, parse_submission
+from .schema import LEADERBOARD_MODELS, Submission, SubmissionError, order_key, parse_submission
 
 __all__ = [
     "Entry",
@@ -36,16 +37,7 @@ __all__ = [
     "verify_submission",
     "executor_check",
     "entry_from_dict",
-    "OPTIONAL_MODULES",
 ]
-
-OPTIONAL_MODULES = (
-    "crosscountry_gym.executor",
-    "crosscountry_gym.trace",
-    "crosscountry_gym.tasks.functions",
-)
-"""Modules the executor check needs that may be absent from a checkout. Only their absence
-turns the check into ``skipped``; any other import error is a real error."""
 
 ExecutorCheck = dict[str, Any]
 """``{"status": "passed"|"skipped", "detail": str}`` plus, when it ran, ``max_abs_error`` and
@@ -89,7 +81,7 @@ class Entry:
     def body(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.entry_id, **self.submission.to_dict()}
         d["verified"] = {
-            "costs": {m: self.costs[m] for m in COST_MODELS},
+            "costs": {m: self.costs[m] for m in LEADERBOARD_MODELS},
             "executor": dict(self.executor),
             "verifier_version": self.verifier_version,
         }
@@ -141,7 +133,7 @@ def recompute(sub: Submission) -> tuple[Submission, dict[str, int]]:
         validate_order(graph, sub.order)
     except InvalidOrderError as err:
         raise SubmissionError(f"field 'order' is not a valid order for {task.name}: {err}") from None
-    costs = {m: cost(graph, sub.order, m) for m in COST_MODELS}
+    costs = {m: cost(graph, sub.order, m) for m in LEADERBOARD_MODELS}
     if sub.claimed_cost != costs[sub.cost_model]:
         other = [f"model '{m}': {c}" for m, c in costs.items() if m != sub.cost_model]
         raise SubmissionError(
@@ -161,15 +153,10 @@ def _get(result: Any, *names: str) -> Any:
     return None
 
 
-def _traced_fingerprint(task) -> str | None:
-    """Fingerprint of the task's JAX function as the tracer sees it (all arguments
-    differentiated, as the executor does for a task); ``None`` without a tracer."""
-    try:
-        trace = importlib.import_module("crosscountry_gym.trace")
-    except ModuleNotFoundError as err:
-        if err.name in OPTIONAL_MODULES:
-            return None
-        raise
+def _traced_fingerprint(task) -> str:
+    """Structure fingerprint of the task's JAX function as the tracer sees it (all arguments
+    differentiated, as the executor does for a task)."""
+    trace = importlib.import_module("crosscountry_gym.tracer")
     args = task.args
     # Structure only: the frozen graphs carry the paper extractor's typing; the tracer's
     # corrected rules change types and shape records but not vertices or edges, so an order of
@@ -182,16 +169,9 @@ def _traced_fingerprint(task) -> str | None:
 def _run_executor(task_name: str, order: tuple[int, ...]) -> ExecutorCheck:
     """Run :func:`crosscountry_gym.verify_order` and read its report (duck-typed: a mapping or
     an object with ``passed``/``ok`` and ``max_abs_error``/``max_rel_error``)."""
-    try:
-        executor = importlib.import_module("crosscountry_gym.executor")
-        functions = importlib.import_module("crosscountry_gym.tasks.functions")
-    except ModuleNotFoundError as err:
-        if err.name in OPTIONAL_MODULES:
-            return {
-                "status": "skipped",
-                "detail": f"module {err.name} is not part of this checkout; executor check not run",
-            }
-        raise
+    # looked up at call time (tests replace these modules in sys.modules)
+    executor = importlib.import_module("crosscountry_gym.executor")
+    functions = importlib.import_module("crosscountry_gym.tasks.functions")
     from crosscountry_gym import tasks
 
     task = tasks.load(task_name)
@@ -200,7 +180,7 @@ def _run_executor(task_name: str, order: tuple[int, ...]) -> ExecutorCheck:
     except (NotImplementedError, KeyError, LookupError) as err:
         return {"status": "skipped", "detail": f"no runnable JAX function for {task.name}: {err}"}
     traced = _traced_fingerprint(task)
-    if traced is not None and traced != task.graph.structure_fingerprint:
+    if traced != task.graph.structure_fingerprint:
         return {
             "status": "skipped",
             "detail": (
@@ -216,13 +196,6 @@ def _run_executor(task_name: str, order: tuple[int, ...]) -> ExecutorCheck:
         )
     except NotImplementedError as err:
         return {"status": "skipped", "detail": f"executor cannot run {task.name}: {err}"}
-    except ModuleNotFoundError as err:
-        if err.name not in OPTIONAL_MODULES:
-            raise
-        return {
-            "status": "skipped",
-            "detail": f"module {err.name} is not part of this checkout; executor check not run",
-        }
     except Exception as err:  # noqa: BLE001 - any executor failure rejects the entry, with its message
         raise SubmissionError(
             f"executor check failed on {task.name}: {type(err).__name__}: {err}"
@@ -297,10 +270,12 @@ def entry_from_dict(data: Any) -> Entry:
     if not isinstance(verified, dict) or not isinstance(verified.get("costs"), dict):
         raise SubmissionError("stored entry field 'verified' must hold 'costs' per model")
     costs = verified["costs"]
-    if sorted(costs) != sorted(COST_MODELS) or not all(
+    if sorted(costs) != sorted(LEADERBOARD_MODELS) or not all(
         isinstance(c, int) and not isinstance(c, bool) for c in costs.values()
     ):
-        raise SubmissionError(f"stored entry 'verified.costs' must give an integer per model {COST_MODELS}")
+        raise SubmissionError(
+            f"stored entry 'verified.costs' must give an integer per model {LEADERBOARD_MODELS}"
+        )
     ex = verified.get("executor")
     if not isinstance(ex, dict) or ex.get("status") not in ("passed", "skipped"):
         raise SubmissionError("stored entry 'verified.executor.status' must be 'passed' or 'skipped'")

@@ -40,3 +40,37 @@ def test_every_command_has_help():
 def test_no_command_prints_help_and_fails(capsys):
     assert main([]) == 2
     assert "usage:" in capsys.readouterr().out
+
+
+def test_tasks_rows_are_the_reference_costs(capsys):
+    from crosscountry_gym import tasks
+    from crosscountry_gym.cli.tasks_cmd import task_rows
+    from crosscountry_gym.orders import reference_costs
+
+    rows = {r["task"]: r for r in task_rows(with_fidelity=False)}
+    for name in ("RoeFlux_1d", "RandomFunction_f"):
+        for model in ("alphagrad", "exact"):
+            ref = reference_costs(tasks.load(name).graph, model)
+            r = rows[name]
+            assert (r[f"fwd_{model}"], r[f"rev_{model}"], r[f"markowitz_{model}"]) == tuple(
+                ref.values())
+
+
+def test_cost_model_flags_and_their_defaults():
+    """`--cost-model` everywhere; exact by default except for the paper's leaderboard view."""
+    from crosscountry_gym import demo
+    from crosscountry_gym.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    solve = sub.choices["solve"].parse_args(["MLP"])
+    assert solve.cost_model == "exact"
+    assert sub.choices["solve"].parse_args(["MLP", "--cost-model", "alphagrad"]).cost_model == (
+        "alphagrad")
+    assert sub.choices["leaderboard"].parse_args([]).cost_model is None  # every model
+    assert "--model" not in sub.choices["solve"].format_help()
+    r = subprocess.run([sys.executable, "-m", "crosscountry_gym.demo", "--help"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "--cost-model" in r.stdout
+    assert "paper's leaderboard" in " ".join(r.stdout.split())
+    assert demo.DEFAULT_SECONDS > 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,24 @@ def store_dir(tmp_path, make_sub, write_json, run_cli):
 @pytest.fixture
 def snap():
     return snapshot
+
+
+@pytest.fixture
+def fake_executor(monkeypatch):
+    """Replace the executor by ``verify_order`` (a function ``(task, order) -> report``), with a
+    tracer and task functions that reproduce the frozen graphs, so the fake decides the check.
+    Returns the fake modules ``(executor, tracer, functions)`` for further patching."""
+
+    def install(verify_order):
+        ex = types.ModuleType("crosscountry_gym.executor")
+        ex.verify_order = verify_order
+        fns = types.ModuleType("crosscountry_gym.tasks.functions")
+        fns.function = lambda name: name  # the "function" is its task name ...
+        fns.example_args = lambda name: ()
+        tracer = types.ModuleType("crosscountry_gym.tracer")
+        tracer.make_graph = lambda fn, *args, argnums=None: tasks.load(fn).graph  # ... traced
+        for mod in (ex, fns, tracer):
+            monkeypatch.setitem(sys.modules, mod.__name__, mod)
+        return ex, tracer, fns
+
+    return install

@@ -16,7 +16,7 @@ COMMITTED = REPO / "leaderboard"
 
 def test_leaderboard_prints_ranked_tables(run_cli):
     rc, out, err = run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--task", "Perceptron",
-                           "--model", "alphagrad")
+                           "--cost-model", "alphagrad")
     assert rc == 0, err
     assert out.startswith("MLP  [model alphagrad]  best of forward/reverse/Markowitz: 392 (reverse)")
     rows = [ln.split() for ln in out.splitlines() if re.match(r"\s+\d+\s+\d+\s", ln)]
@@ -31,13 +31,19 @@ def test_leaderboard_prints_ranked_tables(run_cli):
 
 
 def test_leaderboard_model_filter_and_help(run_cli, capsys):
-    rc, out, _ = run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--model", "exact")
+    rc, out, _ = run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--cost-model", "exact")
     assert rc == 0 and "[model alphagrad]" not in out and "RandomFunction_f  [model exact]" in out
+    # the old flag still works, with a deprecation warning, and is not advertised
+    rc, old, err = run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--model", "exact")
+    assert rc == 0 and old == out and "--model is deprecated; use --cost-model" in err
     for cmd in ("submit", "leaderboard"):
         with pytest.raises(SystemExit) as exc:
             run_cli(cmd, "--help")
         assert exc.value.code == 0
-        assert "--leaderboard DIR" in capsys.readouterr().out
+        text = capsys.readouterr().out
+        assert "--leaderboard DIR" in text and "--model" not in text
+    with pytest.raises(SystemExit):
+        run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--cost-model", "fast")
     rc, _, err = run_cli("leaderboard", "--leaderboard", str(COMMITTED), "--task", "nope")
     assert rc == 2 and "unknown task 'nope'" in err
 

@@ -1,71 +1,68 @@
-"""The executor step of verification: graceful only while the executor or task functions are
-missing, a real rejection when the Jacobian disagrees with jax.jacrev or the executor fails."""
+"""The executor step of verification: a real rejection when the Jacobian disagrees with
+jax.jacrev or the executor fails; a recorded skip, with the reason, only when the order cannot
+be run (the task's function traces to another graph, or the executor does not support it)."""
 
 from __future__ import annotations
 
-import importlib.util
-import types
+import json
 
 import pytest
 
+from crosscountry_gym import tasks
+from crosscountry_gym.baselines import random_order
 from crosscountry_gym.leaderboard import SubmissionError
 from crosscountry_gym.leaderboard.verify import executor_check
 
 TASK = "PropaneCombustion"
 
 
-def _fake_modules(monkeypatch, verify_order):
-    ex = types.ModuleType("crosscountry_gym.executor")
-    ex.verify_order = verify_order
-    fns = types.ModuleType("crosscountry_gym.tasks.functions")
-    fns.function = lambda name: (lambda *a: a)
-    monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.executor", ex)
-    monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.tasks.functions", fns)
-    # no tracer: the traced-graph comparison is skipped and the fake executor decides
-    monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.trace", None)
-
-
-def test_skipped_with_reason_while_executor_missing(monkeypatch):
-    # None in sys.modules makes `import crosscountry_gym.executor` raise ModuleNotFoundError
-    monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.executor", None)
-    check = executor_check(TASK, (1, 2, 3))
-    assert check["status"] == "skipped"
-    assert "crosscountry_gym.executor is not part of this checkout" in check["detail"]
-
-
-def test_skipped_with_reason_while_task_functions_missing(monkeypatch):
-    _fake_modules(monkeypatch, lambda task, order: {"passed": True})
-    monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.tasks.functions", None)
-    check = executor_check(TASK, (1, 2, 3))
-    assert check["status"] == "skipped" and "crosscountry_gym.tasks.functions" in check["detail"]
-
-
-def test_failing_jacobian_rejects(monkeypatch):
-    _fake_modules(monkeypatch, lambda task, order: {"passed": False, "max_abs_error": 0.5,
-                                                    "max_rel_error": 0.25})
+def test_failing_jacobian_rejects(fake_executor):
+    fake_executor(lambda task, order: {"passed": False, "max_abs_error": 0.5,
+                                       "max_rel_error": 0.25})
     with pytest.raises(SubmissionError, match="differs from jax.jacrev .*max abs error 0.5"):
         executor_check(TASK, (1, 2, 3))
 
 
-def test_count_mismatch_rejects_and_says_so(monkeypatch):
-    _fake_modules(monkeypatch, lambda task, order: {"passed": False, "max_abs_error": 0.0,
-                                                    "rel_error": 0.0, "multiplications": 91,
-                                                    "cost_exact": 90})
+def test_count_mismatch_rejects_and_says_so(fake_executor):
+    fake_executor(lambda task, order: {"passed": False, "max_abs_error": 0.0, "rel_error": 0.0,
+                                       "multiplications": 91, "cost_exact": 90})
     with pytest.raises(SubmissionError, match="counted 91 multiplications, the exact cost is 90"):
         executor_check(TASK, (1, 2, 3))
 
 
-def test_executor_exception_rejects_with_its_message(monkeypatch):
+def test_executor_exception_rejects_with_its_message(fake_executor):
     def boom(task, order):
         raise RuntimeError("unsupported primitive 'erf_inv' in equation 7")
 
-    _fake_modules(monkeypatch, boom)
+    fake_executor(boom)
     with pytest.raises(SubmissionError, match="executor check failed on PropaneCombustion: "
                                               "RuntimeError: unsupported primitive"):
         executor_check(TASK, (1, 2, 3))
 
 
-def test_passing_report_is_recorded(monkeypatch):
+def test_import_error_inside_executor_rejects(fake_executor):
+    """A missing module is a broken install, not a reason to skip the check."""
+
+    def needs_module(task, order):
+        raise ModuleNotFoundError("No module named 'crosscountry_gym.tracer'",
+                                  name="crosscountry_gym.tracer")
+
+    fake_executor(needs_module)
+    with pytest.raises(SubmissionError, match="ModuleNotFoundError"):
+        executor_check(TASK, (1, 2, 3))
+
+
+def test_unsupported_task_is_a_skip_with_the_reason(fake_executor):
+    def unsupported(task, order):
+        raise NotImplementedError("no partials for primitive 'foo'")
+
+    fake_executor(unsupported)
+    check = executor_check(TASK, (1, 2, 3))
+    assert check == {"status": "skipped",
+                     "detail": f"executor cannot run {TASK}: no partials for primitive 'foo'"}
+
+
+def test_passing_report_is_recorded(fake_executor):
     class Report:  # an object-style report, as a dataclass would be
         passed = True
         max_abs_error = 1.23456e-15
@@ -77,24 +74,19 @@ def test_passing_report_is_recorded(monkeypatch):
         seen["task"], seen["order"] = task.name, order
         return Report()
 
-    _fake_modules(monkeypatch, verify_order)
+    fake_executor(verify_order)
     check = executor_check(TASK, (5, 6))
     assert check == {"status": "passed", "detail": "Jacobian equals jax.jacrev",
                      "max_abs_error": 1.23e-15, "max_rel_error": 2e-16}
     # the executor gets the frozen graph's fingerprint, so it refuses ids of another graph
-    from crosscountry_gym import tasks
-
     fp = tasks.load(TASK).graph.fingerprint
     assert seen == {"task": TASK, "order": {"order": [5, 6], "fingerprint": fp}}
 
 
 def test_cli_rejects_when_executor_fails_and_store_unchanged(
-    monkeypatch, store_dir, make_sub, write_json, run_cli, snap
+    fake_executor, store_dir, make_sub, write_json, run_cli, snap
 ):
-    from crosscountry_gym import tasks
-    from crosscountry_gym.baselines import random_order
-
-    _fake_modules(monkeypatch, lambda task, order: {"ok": False})
+    fake_executor(lambda task, order: {"ok": False})
     d = make_sub(order=list(random_order(tasks.load(TASK).graph, seed=11)))
     before = snap(store_dir)
     rc, _, err = run_cli("submit", str(write_json(d)), "--leaderboard", str(store_dir))
@@ -102,15 +94,7 @@ def test_cli_rejects_when_executor_fails_and_store_unchanged(
     assert snap(store_dir) == before
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("crosscountry_gym.executor") is None,
-    reason="the executor (crosscountry_gym.executor) is not part of this checkout yet",
-)
 def test_real_executor_passes_on_a_paper_order(tmp_path, make_sub, write_json, run_cli):
-    import json
-
-    from crosscountry_gym import tasks
-
     root = tmp_path / "lb"
     root.mkdir()
     t = tasks.load(TASK)
@@ -122,25 +106,10 @@ def test_real_executor_passes_on_a_paper_order(tmp_path, make_sub, write_json, r
     assert ex["status"] == "passed", ex
 
 
-def test_tracer_missing_inside_executor_is_a_skip(monkeypatch):
-    def needs_tracer(task, order):
-        raise ModuleNotFoundError("No module named 'crosscountry_gym.trace'",
-                                  name="crosscountry_gym.trace")
-
-    _fake_modules(monkeypatch, needs_tracer)
-    check = executor_check(TASK, (1, 2, 3))
-    assert check["status"] == "skipped" and "crosscountry_gym.trace" in check["detail"]
-
-
-def test_graph_mismatch_of_task_function_is_a_skip(monkeypatch):
-    from crosscountry_gym import tasks
-
-    _fake_modules(monkeypatch, lambda task, order: pytest.fail("must not run on another graph"))
+def test_graph_mismatch_of_task_function_is_a_skip(fake_executor):
+    _, tracer, fns = fake_executor(lambda task, order: pytest.fail("must not run on another graph"))
     other = tasks.load("MLP").graph
-    tracer = types.ModuleType("crosscountry_gym.trace")
     tracer.make_graph = lambda fn, *args, argnums=None: other
-    monkeypatch.setitem(__import__("sys").modules, "crosscountry_gym.trace", tracer)
-    fns = __import__("sys").modules["crosscountry_gym.tasks.functions"]
     fns.example_args = lambda name: (1.0, 2.0)
     check = executor_check(TASK, (1, 2, 3))
     assert check["status"] == "skipped" and "differs from the frozen benchmark graph" in check["detail"]

@@ -31,7 +31,7 @@ def _entry(make_sub, task, cost, *, model="alphagrad", method="m", date="2026-01
 
 
 def test_ranks_ties_and_ratios(make_sub):
-    # RoeFlux_1d: best of fwd 620 / rev 364 / Markowitz 407 is 364 (paper_results.md 1)
+    # RoeFlux_1d: best of fwd 620 / rev 364 / Markowitz 407 is 364 (docs/tasks.md section 7.1)
     es = [_entry(make_sub, "RoeFlux_1d", c, method=f"m{i}", n=i, date=d)
           for i, (c, d) in enumerate([(400, "2026-01-03"), (320, "2026-01-02"), (364, "2026-01-05"),
                                       (320, "2026-01-01"), (700, "2026-01-01")])]
@@ -78,7 +78,7 @@ def test_committed_store_passes_check(run_cli):
 
 def test_committed_seeds_reproduce_paper_numbers():
     """Every task has forward, reverse, Markowitz and the published order, at the paper's
-    numbers (spec paper_reference.json, via the task data) in the alphagrad model."""
+    numbers (docs/tasks.md section 7.1, via the task data) in the alphagrad model."""
     entries = Store(COMMITTED).entries()
     for name in tasks.names():
         p = tasks.load(name).paper
@@ -90,7 +90,7 @@ def test_committed_seeds_reproduce_paper_numbers():
         assert by_method["AlphaGrad (published order)"] == p.best_cost
     exact_pub = [e.cost for e in entries if e.task == "RandomFunction_f" and e.cost_model == "exact"
                  and e.submission.method == "AlphaGrad (published order)"]
-    assert exact_pub == [6566]  # paper_results.md: f's published order in the consistent model
+    assert exact_pub == [6566]  # docs/cost_model.md 8.4: f's published order, consistent model
 
 
 class _Resources(HTMLParser):
@@ -161,3 +161,19 @@ def test_page_opens_in_headless_chromium(tmp_path):
     png = screenshot(COMMITTED / "index.html", tmp_path / "shot.png", size=(800, 600))
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_reference_costs_come_from_the_orders_module():
+    from crosscountry_gym.leaderboard import ranking, render
+    from crosscountry_gym.orders import reference_costs
+
+    for name in ("RoeFlux_1d", "RandomFunction_f"):
+        for model in ("alphagrad", "exact"):
+            assert ranking.reference(name, model) == reference_costs(tasks.load(name).graph, model)
+    ref = ranking.reference("RoeFlux_1d", "alphagrad")
+    assert (ref.forward, ref.reverse, ref.markowitz, ranking.reference_label(ref)) == (
+        620, 364, 407, "reverse")
+    # the old module keeps its public names
+    assert render.ranked is ranking.ranked and render.render_text is render_text
+    with pytest.raises(ValueError, match="unknown cost model"):
+        render_text([], cost_model="fast")

@@ -56,21 +56,12 @@ def test_malformed_order_file_names_the_file(tmp_path):
         seed_store(root, orders_dir=tmp_path / "orders", paper=False)
 
 
-def test_refresh_executor_records_passes(tmp_path, monkeypatch):
-    import sys
-    import types
-
+def test_refresh_executor_records_passes(tmp_path, fake_executor):
     root = tmp_path / "lb"
     root.mkdir()
     seed_store(root, skip_executor=True, paper=True)
     before = {e.entry_id: e.executor["status"] for e in Store(root).entries()}
-    ex = types.ModuleType("crosscountry_gym.executor")
-    ex.verify_order = lambda task, order: {"passed": True, "max_abs_error": 0.0, "max_rel_error": 0.0}
-    fns = types.ModuleType("crosscountry_gym.tasks.functions")
-    fns.function = lambda name: None
-    monkeypatch.setitem(sys.modules, "crosscountry_gym.executor", ex)
-    monkeypatch.setitem(sys.modules, "crosscountry_gym.tasks.functions", fns)
-    monkeypatch.setitem(sys.modules, "crosscountry_gym.trace", None)
+    fake_executor(lambda task, order: {"passed": True, "max_abs_error": 0.0, "max_rel_error": 0.0})
     res = refresh_executor(root)
     assert len(res.added) == sum(s == "skipped" for s in before.values())
     assert all(e.executor["status"] == "passed" for e in Store(root).entries())

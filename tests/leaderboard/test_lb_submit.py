@@ -60,7 +60,7 @@ REJECTIONS = {
         "disagrees with the verified cost 90",
     ),
     "claimed cost not int": (lambda d: d.update(claimed_cost=89.5), "must be a non-negative integer"),
-    "bad model": (lambda d: d.update(cost_model="fast"), "field 'cost_model' must be"),
+    "bad model": (lambda d: d.update(cost_model="fast"), "field 'cost_model': unknown cost model 'fast'"),
     "bad track": (lambda d: d.update(track="rl"), "field 'track' must be"),
     "bad date": (lambda d: d.update(date="2026-02-30"), "not a valid calendar date"),
     "empty method": (lambda d: d.update(method=" "), "field 'method' must be a non-empty string"),
@@ -76,7 +76,7 @@ def test_rejection_leaves_store_unchanged(case, store_dir, make_sub, write_json,
     else:
         d = make_sub(order=list(random_order(tasks.load(TASK).graph, seed=7)))
         if case == "claimed cost mismatch":
-            d = make_sub()  # the reverse order costs 90 (paper_results.md)
+            d = make_sub()  # the reverse order costs 90 (docs/tasks.md section 7.1)
             d["order"] = list(reverse_order(tasks.load(TASK).graph))
             d["method"] = "another method"
         mutation(d)
@@ -125,7 +125,7 @@ def test_accepted_entry_stores_costs_of_both_models(tmp_path, make_sub, write_js
     root.mkdir()
     f = tasks.load("f")
     # f's published order: 6374 in the paper-compatible model, 6566 in the consistent one
-    # (paper_results.md 1); submitted under the alias "f", claimed in the exact model
+    # (docs/tasks.md section 7.1); submitted under the alias "f", claimed in the exact model
     d = make_sub(task="f", order=list(f.paper.best_order), model="exact", claimed_cost=6566)
     rc, out, err = run_cli("submit", str(write_json(d)), "--leaderboard", str(root), "--skip-executor")
     assert rc == 0, err

@@ -2,9 +2,11 @@
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import pytest
+from random_dags import scalar_dag
 
 from crosscountry_gym import tasks
 from crosscountry_gym.baselines.search import (
@@ -12,12 +14,11 @@ from crosscountry_gym.baselines.search import (
     anneal,
     beam_search,
     lower_bound,
+    optimality_gap,
     solve,
 )
 from crosscountry_gym.cli import main
 from crosscountry_gym.engine import cost
-
-from random_dags import scalar_dag
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "search.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
@@ -68,6 +69,24 @@ def test_bad_arguments_are_rejected():
         solve(g, "sa", seconds=0)
 
 
+def test_cost_model_defaults_to_exact_and_model_is_a_deprecated_alias():
+    t = tasks.load("RandomFunction_f")  # the published order costs 6374 (alphagrad), 6566 (exact)
+    assert solve(t.graph, "markowitz").model == "exact"
+    assert optimality_gap(t.graph, t.paper.best_order).cost == 6566
+    rep = optimality_gap(t.graph, t.paper.best_order, cost_model="alphagrad")
+    assert (rep.cost, rep.cost_model) == (6374, "alphagrad")
+    with pytest.warns(DeprecationWarning, match="model= is deprecated"):
+        old = optimality_gap(t.graph, t.paper.best_order, model="alphagrad")
+    assert old == rep and old.model == "alphagrad"
+    with pytest.warns(DeprecationWarning, match="model= is deprecated"):
+        assert solve(t.graph, "markowitz", model="alphagrad").model == "alphagrad"
+    with pytest.warns(DeprecationWarning):
+        assert lower_bound(t.graph, model="alphagrad") == lower_bound(t.graph, "alphagrad")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new name warns about nothing
+        solve(t.graph, "markowitz", cost_model="alphagrad")
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_solve_every_method_on_a_small_graph(method):
     g = scalar_dag(11, nv=12)
@@ -84,24 +103,30 @@ def test_cli_solve_writes_an_order_file(tmp_path, capsys):
                "--no-progress", "--out", str(out)])
     assert rc == 0
     line = capsys.readouterr().out
-    assert "HumanHeartDipole [alphagrad] dp: cost" in line
+    assert "HumanHeartDipole [exact] dp: cost" in line  # the default model
     rec = json.loads(out.read_text())
     t = tasks.load("HumanHeartDipole")
     for key in ("task", "fingerprint", "cost_model", "order", "cost", "method", "seed",
                 "seconds", "lower_bound", "proven_optimal", "command"):
         assert key in rec
     assert rec["fingerprint"] == t.graph.fingerprint
-    assert rec["cost"] == cost(t.graph, rec["order"], "alphagrad")
+    assert rec["cost"] == cost(t.graph, rec["order"], "exact") and rec["cost_model"] == "exact"
     assert rec["command"].startswith("crosscountry-gym solve HumanHeartDipole --method dp")
     assert rec["proven_optimal"] == (rec["cost"] == rec["lower_bound"])
 
 
 def test_cli_solve_json_and_errors(capsys):
     assert main(["solve", "PropaneCombustion", "--method", "markowitz", "--json",
-                 "--no-progress", "--model", "exact"]) == 0
+                 "--no-progress", "--cost-model", "alphagrad"]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["cost"] == tasks.load("PropaneCombustion").paper.markowitz
-    assert rec["cost_model"] == "exact" and rec["method"] == "markowitz"
+    assert rec["cost_model"] == "alphagrad" and rec["method"] == "markowitz"
+    assert "--cost-model alphagrad" in rec["command"]
+    # the old flag still works, with a warning on stderr
+    assert main(["solve", "PropaneCombustion", "--method", "markowitz", "--json",
+                 "--no-progress", "--model", "exact"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["cost_model"] == "exact" and "--model is deprecated" in out.err
     assert main(["solve", "NoSuchTask", "--no-progress"]) == 2
     assert "unknown task" in capsys.readouterr().err
     assert main(["solve", "MLP", "--seconds", "0", "--no-progress"]) == 2
