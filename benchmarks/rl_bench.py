@@ -67,7 +67,8 @@ def results_table(runs_dir: str) -> str:
     from collections import defaultdict
     from pathlib import Path
 
-    from crosscountry_gym.baselines.rl.training import baseline_costs, load_graph
+    from crosscountry_gym.orders import reference_costs
+    from crosscountry_gym.tasks import resolve_graph
 
     runs = defaultdict(list)
     for f in sorted(Path(runs_dir).glob("*/checkpoint/recorder.json")):
@@ -77,9 +78,9 @@ def results_table(runs_dir: str) -> str:
     lines = ["| task | agent | seeds | budget used per run (min) | env steps per run | best per "
              "seed | mean | best | fwd / rev / Markowitz | target | met by | minutes to target |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for (task, method, model), sts in sorted(runs.items()):
-        b = baseline_costs(load_graph(task)[1], model)
-        target = min(b.values()) if method == "alphazero" else b["markowitz"]
+    for (task, method, cost_model), sts in sorted(runs.items()):
+        b = reference_costs(resolve_graph(task)[1], cost_model)
+        target = b.best if method == "alphazero" else b.markowitz
         best = [s["best_cost"] for s in sts]
         met = sum(c is not None and c <= target for c in best)
         used = ", ".join("%.1f" % (s["elapsed_s"] / 60) for s in sts)
@@ -88,8 +89,8 @@ def results_table(runs_dir: str) -> str:
             f"| {task} | {method} | {', '.join(str(s['seed']) for s in sts)} | "
             f"{used} | "
             f"{', '.join(str(s['env_steps']) for s in sts)} | {', '.join(map(str, best))} | "
-            f"{np.mean(best):.1f} | {min(best)} | {b['forward']} / {b['reverse']} / "
-            f"{b['markowitz']} | <= {target} | {met}/{len(sts)} | {reach} |"
+            f"{np.mean(best):.1f} | {min(best)} | {b.forward} / {b.reverse} / {b.markowitz} | "
+            f"<= {target} | {met}/{len(sts)} | {reach} |"
         )
     return "\n".join(lines)
 

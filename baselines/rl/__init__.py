@@ -6,7 +6,9 @@
 * :mod:`.sb3_agent` — sb3-contrib ``MaskablePPO`` on ``gym.make("CrossCountry/<Task>-v0")`` with a
   graph encoder in torch (imports torch / stable-baselines3).
 * :mod:`.alphazero` — Gumbel-MuZero AlphaZero in JAX with ``mctx``, ``equinox`` and ``optax``;
-  the environment's pure-JAX dynamics are the search model.
+  the environment's pure-JAX dynamics are the search model. A package: ``config``,
+  ``features`` (observation -> inputs), ``network``, ``learner`` (loss, update, replay) and
+  ``loop`` (self-play, training loop, checkpoints).
 
 The heavy modules are never imported from here: ``import crosscountry_gym.baselines.rl`` stays
 cheap and works without the optional extras.

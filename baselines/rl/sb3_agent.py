@@ -13,18 +13,18 @@ Policy (:class:`GraphMaskablePolicy`), size-agnostic and permutation-equivariant
   Markowitz product, masks, vertex size), then ``num_layers`` blocks of predecessor/successor
   message passing + multi-head self-attention over the *live* vertices (eliminated and padding
   vertices masked out as keys) + a swish feed-forward layer, pre-LayerNorm. The same design as
-  the AlphaZero network (:mod:`.alphazero`), in torch;
+  the AlphaZero network (:mod:`.alphazero.network`), in torch;
 * :class:`VertexHeads` (the policy's ``mlp_extractor``): the actor maps every token to one logit
   (so ``action_net`` is the identity: logit k is vertex k + 1), the critic pools the live
   tokens into a vector for SB3's ``value_net``.
 
-PPO settings follow the paper (``spec/rl_setups.md`` §3): rollout length = number of
+PPO settings follow the paper (``docs/rl.md`` §P3): rollout length = number of
 eliminable vertices, 4 minibatches, 1 epoch, clip 0.2, GAE lambda 0.95, gamma 1, entropy 0.01,
 value coefficient 1, Adam eps 1e-7, gradient clip 0.5, lr 2.5e-4 (constant: the run length is
 a wall-time budget, unknown in advance). Differences: ``num_envs`` 8 by default (CPU), one shared
 encoder for policy and value, and the value target is the return scaled by the environment's
-``reward_scale = 1 / Markowitz cost`` instead of symlog(return) (SB3 has no target transform;
-scaling keeps returns near -1 just as well).
+``reward_scale = 1 / Markowitz cost`` (:func:`crosscountry_gym.orders.reference_costs`) instead
+of symlog(return) (SB3 has no target transform; scaling keeps returns near -1 just as well).
 
 Imports torch, stable-baselines3 and sb3-contrib; never imported by ``crosscountry_gym.baselines``.
 """
@@ -48,10 +48,12 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 
 import crosscountry_gym  # noqa: F401  (registers the CrossCountry/* ids)
-from crosscountry_gym.engine import cost
 from crosscountry_gym.graph import Graph
+from crosscountry_gym.orders import reference_costs
+from crosscountry_gym.sparsity import DEFAULT_MODEL
+from crosscountry_gym.tasks import Task, resolve_graph
 
-from .training import RunRecorder, TrainResult, load_graph
+from .training import RunRecorder, TrainResult
 
 __all__ = [
     "PPOConfig",
@@ -109,8 +111,8 @@ class PPOConfig:
 def torch_vertex_features(obs: dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
     """Batched per-vertex features: ``(f [B, V, 15], adjacency [B, V, V], alive bool [B, V])``.
 
-    The torch twin of :func:`crosscountry_gym.baselines.rl.alphazero.vertex_features` (same
-    features, same order); ``adjacency[b, i, j] = 1`` when vertex i feeds vertex j.
+    The torch twin of :func:`crosscountry_gym.baselines.rl.alphazero.features.vertex_features`
+    (same features, same order); ``adjacency[b, i, j] = 1`` when vertex i feeds vertex j.
     """
     et = obs["edge_types"]
     _, r, v = et.shape
@@ -266,19 +268,18 @@ class GraphMaskablePolicy(MaskableActorCriticPolicy):
 
 
 def _reward_scale(graph: Graph, cost_model: str) -> float:
-    from crosscountry_gym.baselines import markowitz_order
-
-    return 1.0 / max(1, cost(graph, markowitz_order(graph), cost_model))
+    return 1.0 / max(1, reference_costs(graph, cost_model).markowitz)
 
 
-def make_env(task: str | Graph, *, num_envs: int = 8, seed: int = 0,
-             cost_model: str = "exact") -> VecEnv:
-    """SB3 vector env: ``make_vec_env("CrossCountry/<task>-v0", ...)`` for a task name, or
-    ``make_vec_env(CrossCountryEnv, env_kwargs={"graph": graph, ...})`` for a :class:`Graph`.
-    Rewards are scaled by 1 / (Markowitz cost) through the env's ``reward_scale`` option."""
-    name, graph = load_graph(task)
+def make_env(task: str | Task | Graph, *, num_envs: int = 8, seed: int = 0,
+             cost_model: str = DEFAULT_MODEL) -> VecEnv:
+    """SB3 vector env: ``make_vec_env("CrossCountry/<task>-v0", ...)`` for a task (name or
+    :class:`Task`), or ``make_vec_env(CrossCountryEnv, env_kwargs={"graph": graph, ...})`` for a
+    :class:`Graph`. Rewards are scaled by 1 / (Markowitz cost) through the env's
+    ``reward_scale`` option."""
+    name, graph = resolve_graph(task)
     kwargs = {"cost_model": cost_model, "reward_scale": _reward_scale(graph, cost_model)}
-    if isinstance(task, Graph):
+    if name is None:
         from crosscountry_gym.envs.gym_env import CrossCountryEnv
 
         return make_vec_env(CrossCountryEnv, n_envs=num_envs, seed=seed,
@@ -364,29 +365,29 @@ class _RecorderCallback(BaseCallback):
 
 
 def train(
-    task: str | Graph,
+    task: str | Task | Graph,
     *,
     seed: int = 0,
     budget_s: float,
     out_dir: str | Path,
     resume: bool = False,
     config: PPOConfig | None = None,
-    cost_model: str = "exact",
+    cost_model: str = DEFAULT_MODEL,
     max_rollouts: int | None = None,
     checkpoint_every_s: float = 120.0,
     on_log: Callable[[RunRecorder, dict[str, Any]], None] | None = None,
 ) -> TrainResult:
-    """Train MaskablePPO on ``task`` for ``budget_s`` seconds of run time (or ``max_rollouts``
-    rollouts); writes the run directory (:class:`RunRecorder`). ``resume`` continues the
-    checkpoint in ``out_dir`` (``ppo.zip``: weights, optimiser, step counter)."""
+    """Train MaskablePPO on ``task`` (a task name, a :class:`Task` or a :class:`Graph`) for
+    ``budget_s`` seconds of run time (or ``max_rollouts`` rollouts); writes the run directory
+    (:class:`RunRecorder`). ``resume`` continues the checkpoint in ``out_dir`` (``ppo.zip``:
+    weights, optimiser, step counter)."""
     config = config or PPOConfig()
-    name, graph = load_graph(task)
     rec = RunRecorder(
-        out_dir, graph if isinstance(task, Graph) else name, method="ppo", seed=seed,
-        cost_model=cost_model, budget_s=budget_s,
+        out_dir, task, method="ppo", seed=seed, cost_model=cost_model, budget_s=budget_s,
         extra_fields=("policy_loss", "value_loss", "entropy"),
         config=config.as_dict(), resume=resume,
     )
+    graph = rec.graph
     if resume and rec.config != config.as_dict():
         raise ValueError("--resume: the checkpoint was trained with another PPO configuration")
     th.manual_seed(seed)
@@ -415,12 +416,12 @@ def train(
     return rec.write_outputs()
 
 
-def env_steps_per_second(task: str | Graph, config: PPOConfig | None = None, *,
+def env_steps_per_second(task: str | Task | Graph, config: PPOConfig | None = None, *,
                          rollouts: int = 2, seed: int = 0) -> float:
     """PPO training throughput (env steps per second, rollout collection and updates
     included), measured after one warm-up rollout."""
     config = config or PPOConfig()
-    _, graph = load_graph(task)
+    _, graph = resolve_graph(task)
     env = make_env(task, num_envs=config.num_envs, seed=seed)
     model = make_model(env, graph, config, seed)
     rollout = env.num_envs * model.n_steps

@@ -3,18 +3,19 @@
 One :class:`RunRecorder` per training run (one directory). It owns everything that must not
 depend on the learning algorithm, so the two agents report identically:
 
-* the **running best** cost *and its order* (``spec/rl_setups.md`` §8 bugs 2 and 3): every
+* the **running best** cost *and its order* (bugs 2 and 3 of ``docs/rl.md`` §P8): every
   candidate order an agent reports is validated and re-costed with the NumPy reference
   :func:`crosscountry_gym.cost` in the run's cost model; the agent's own episode return is never
-  trusted (§7 "Reporting"). A disagreement between the two raises, because it means the agent
-  or the environment is wrong;
+  trusted (``docs/rl.md`` §P7, *Reporting*). A disagreement between the two raises, because it
+  means the agent or the environment is wrong;
 * ``metrics.csv``: one row per logging step (env steps, episodes, wall time, best cost so far,
   batch statistics, agent-specific losses);
 * ``checkpoint/``: ``recorder.json`` (this object's state) next to the agent's own files,
   swapped in atomically so that an interrupted save never destroys the last good checkpoint;
 * ``best_order.json``: a leaderboard-ready submission (track "learned");
 * ``learning_curve.png``: best and batch cost against environment steps, with the forward,
-  reverse and Markowitz costs as horizontal lines.
+  reverse and Markowitz costs (:func:`crosscountry_gym.orders.reference_costs`) as horizontal
+  lines.
 
 The time budget is the total wall time of the run: a resumed run continues until the time
 already spent plus the new time reaches the budget.
@@ -38,13 +39,15 @@ import numpy as np
 
 from crosscountry_gym.engine import cost, validate_order
 from crosscountry_gym.graph import Graph
+from crosscountry_gym.orders import reference_costs
+from crosscountry_gym.sparsity import DEFAULT_MODEL, check_model, cost_model_arg
+from crosscountry_gym.tasks import Task, resolve_graph
 
 __all__ = [
     "RunRecorder",
     "TrainResult",
     "baseline_costs",
     "random_order_costs",
-    "load_graph",
     "CSV_FIELDS",
     "CODE_URL",
 ]
@@ -62,39 +65,27 @@ CSV_FIELDS = (
 """Columns every agent writes; agent-specific columns (losses ...) follow them."""
 
 CODE_URL = "crosscountry-gym baselines/rl"
+_CODE_PATH = {"ppo": "sb3_agent.py", "alphazero": "alphazero/"}  # under CODE_URL, per method
 _CKPT = "checkpoint"
 _RECORDER_FILE = "recorder.json"
 
 
-def load_graph(task: str | Graph) -> tuple[str, Graph]:
-    """``(name, graph)`` of a task name or a :class:`Graph` (named after ``graph.name``)."""
-    if isinstance(task, Graph):
-        return (task.name or "graph"), task
-    if not isinstance(task, str):
-        raise ValueError(f"task must be a task name or a Graph, got {type(task).__name__}")
-    from crosscountry_gym import tasks
-
-    if task not in tasks.names():
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(tasks.names())}")
-    return task, tasks.load(task).graph
+def baseline_costs(graph: Graph, cost_model: str = DEFAULT_MODEL, *,
+                   model: str | None = None) -> dict[str, int]:
+    """Forward, reverse and Markowitz (paper variant) costs of ``graph`` in ``cost_model``, as
+    a plain dict: :func:`crosscountry_gym.orders.reference_costs` (``model=`` is a deprecated
+    alias of ``cost_model``)."""
+    return dict(reference_costs(graph, cost_model_arg(cost_model, model)))
 
 
-def baseline_costs(graph: Graph, model: str = "exact") -> dict[str, int]:
-    """Forward, reverse and Markowitz (paper variant) costs of ``graph`` in ``model``."""
-    from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
-
-    return {
-        "forward": cost(graph, forward_order(graph), model),
-        "reverse": cost(graph, reverse_order(graph), model),
-        "markowitz": cost(graph, markowitz_order(graph), model),
-    }
-
-
-def random_order_costs(graph: Graph, n: int, seed: int = 0, model: str = "exact") -> np.ndarray:
-    """Costs of ``n`` uniformly random elimination orders (the "random policy" reference)."""
+def random_order_costs(graph: Graph, n: int, seed: int = 0, cost_model: str = DEFAULT_MODEL, *,
+                       model: str | None = None) -> np.ndarray:
+    """Costs of ``n`` uniformly random elimination orders (the "random policy" reference);
+    ``model=`` is a deprecated alias of ``cost_model``."""
+    cost_model = cost_model_arg(cost_model, model)
     rng = np.random.default_rng(seed)
     elim = np.asarray(graph.eliminable)
-    return np.asarray([cost(graph, rng.permutation(elim).tolist(), model) for _ in range(n)])
+    return np.asarray([cost(graph, rng.permutation(elim).tolist(), cost_model) for _ in range(n)])
 
 
 @dataclass
@@ -122,10 +113,12 @@ class RunRecorder:
 
     Args:
         out_dir: run directory (created).
-        task: task name or :class:`Graph` the run optimises.
+        task: the task name, :class:`Task` or :class:`Graph` the run optimises
+            (:func:`crosscountry_gym.tasks.resolve_graph`; a graph is named after
+            ``graph.name``).
         method: "ppo" or "alphazero" (also the leaderboard ``method`` prefix).
         seed: the run's seed.
-        cost_model: "exact" or "alphagrad".
+        cost_model: a cost model of :data:`crosscountry_gym.sparsity.MODELS` (default "exact").
         budget_s: total wall-time budget of the run in seconds.
         extra_fields: agent-specific metrics-CSV columns.
         config: the agent's hyper-parameters (stored in the checkpoint and the JSON notes).
@@ -136,21 +129,21 @@ class RunRecorder:
     def __init__(
         self,
         out_dir: str | os.PathLike,
-        task: str | Graph,
+        task: str | Task | Graph,
         *,
         method: str,
         seed: int,
-        cost_model: str = "exact",
+        cost_model: str = DEFAULT_MODEL,
         budget_s: float,
         extra_fields: Sequence[str] = (),
         config: dict[str, Any] | None = None,
         resume: bool = False,
     ) -> None:
-        if cost_model not in ("exact", "alphagrad"):
-            raise ValueError(f"unknown cost_model {cost_model!r}; use 'exact' or 'alphagrad'")
+        check_model(cost_model)
         if not (isinstance(budget_s, int | float) and budget_s > 0):
             raise ValueError(f"budget must be a positive number of seconds, got {budget_s!r}")
-        self.task, self.graph = load_graph(task)
+        name, self.graph = resolve_graph(task)
+        self.task = name or self.graph.name or "graph"
         self.out_dir = Path(out_dir)
         self.method, self.seed, self.cost_model = method, int(seed), cost_model
         self.budget_s = float(budget_s)
@@ -164,7 +157,7 @@ class RunRecorder:
         self._elapsed_before = 0.0
         self._t0 = time.perf_counter()
         self._rate_mark = (self._t0, 0)
-        self.baselines = baseline_costs(self.graph, cost_model)
+        self.baselines = dict(reference_costs(self.graph, cost_model))
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if resume:
             self._load_recorder()
@@ -363,7 +356,7 @@ class RunRecorder:
             "method": method.get(self.method, self.method),
             "track": "learned",
             "authors": list(authors),
-            "code": f"{CODE_URL}/{'sb3_agent' if self.method == 'ppo' else self.method}.py",
+            "code": f"{CODE_URL}/{_CODE_PATH.get(self.method, self.method)}",
             "package_version": __version__,
             "seeds": [self.seed],
             "compute_budget": compute_budget

@@ -14,6 +14,8 @@ import json
 import sys
 from typing import Any
 
+from crosscountry_gym.sparsity import DEFAULT_MODEL, MODELS
+
 AGENTS = ("ppo", "alphazero")
 
 
@@ -46,7 +48,8 @@ def register(subparsers: Any) -> None:
         "resumable checkpoint.",
     )
     p.add_argument("agent", choices=AGENTS, help="which agent to train")
-    p.add_argument("--task", required=True, help="task name (see `crosscountry-gym tasks`)")
+    p.add_argument("--task", required=True,
+                   help="task name or alias (see `crosscountry-gym tasks`)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--budget", type=_positive_float, required=True, metavar="MINUTES",
                    help="total wall-time budget of the run in minutes (resumes included)")
@@ -54,8 +57,9 @@ def register(subparsers: Any) -> None:
                    help="run directory (default runs/<agent>_<task>_s<seed>)")
     p.add_argument("--resume", action="store_true",
                    help="continue the checkpoint in --out until the budget is used")
-    p.add_argument("--cost-model", choices=("exact", "alphagrad"), default="exact",
-                   help="cost model of the rewards and the reported cost (default exact)")
+    p.add_argument("--cost-model", choices=MODELS, default=DEFAULT_MODEL,
+                   help=f"cost model of the rewards and the reported cost (default "
+                   f"{DEFAULT_MODEL})")
     p.add_argument("--num-envs", type=_positive_int, default=None,
                    help="parallel episodes per iteration (default: ppo 8, alphazero 16)")
     p.add_argument("--simulations", type=_positive_int, default=None,
@@ -72,11 +76,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from crosscountry_gym import tasks
 
-    if args.task not in tasks.names():
-        raise ValueError(f"unknown task {args.task!r}; choose one of {', '.join(tasks.names())}")
+    task, _ = tasks.resolve_graph(args.task)  # the canonical name; unknown ones raise
     if args.simulations is not None and args.agent != "alphazero":
         raise ValueError("--simulations applies to alphazero only")
-    out = args.out or f"runs/{args.agent}_{args.task}_s{args.seed}"
+    out = args.out or f"runs/{args.agent}_{task}_s{args.seed}"
     budget_s = args.budget * 60.0
     overrides: dict[str, Any] = {}
     if args.num_envs is not None:
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     overrides |= parse_overrides(config_cls, args.overrides)
     config = config_cls(**overrides)
 
-    bar = None if args.no_progress else _progress_bar(budget_s, args.agent, args.task)
+    bar = None if args.no_progress else _progress_bar(budget_s, args.agent, task)
 
     def on_log(rec, row) -> None:
         if bar is None:
@@ -106,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = agent.train(
-            args.task, seed=args.seed, budget_s=budget_s, out_dir=out, resume=args.resume,
+            task, seed=args.seed, budget_s=budget_s, out_dir=out, resume=args.resume,
             config=config, cost_model=args.cost_model,
             checkpoint_every_s=args.checkpoint_every * 60.0, on_log=on_log,
         )

@@ -1,4 +1,4 @@
-"""Run by tests/rl/test_alphazero.py in a subprocess (XLA_FLAGS must be set before JAX starts).
+"""Run by tests/rl/test_alphazero_loop.py in a subprocess (XLA_FLAGS must be set before JAX starts).
 
 Trains AlphaZero on the tiny test graph on every local device, checkpoints, resumes, and prints
 one JSON line of results for the test to check.

@@ -16,6 +16,7 @@ from crosscountry_gym.baselines.rl.training import (
     random_order_costs,
 )
 from crosscountry_gym.engine import InvalidOrderError
+from crosscountry_gym.orders import reference_costs
 
 
 def _rec(tmp_path, graph, **kw):
@@ -35,6 +36,21 @@ def test_baselines_and_random_costs_match_reference(tiny_graph):
     rng = np.random.default_rng(1)  # same stream: the first order is reproducible
     first = rng.permutation(np.asarray(tiny_graph.eliminable)).tolist()
     assert rc[0] == cost(tiny_graph, first)
+    # the one reference: orders.reference_costs, as a plain dict
+    assert b == dict(reference_costs(tiny_graph)) and type(b) is dict
+    assert baseline_costs(tiny_graph, "alphagrad") == dict(reference_costs(tiny_graph, "alphagrad"))
+
+
+def test_model_keyword_is_a_deprecated_alias(tiny_graph):
+    with pytest.warns(DeprecationWarning, match="model="):
+        assert baseline_costs(tiny_graph, model="alphagrad") == baseline_costs(tiny_graph,
+                                                                               "alphagrad")
+    with pytest.warns(DeprecationWarning, match="model="):
+        rc = random_order_costs(tiny_graph, 5, seed=2, model="exact")
+    np.testing.assert_array_equal(rc, random_order_costs(tiny_graph, 5, seed=2,
+                                                         cost_model="exact"))
+    with pytest.raises(ValueError, match="unknown cost model"):
+        baseline_costs(tiny_graph, "fast")
 
 
 def test_running_best_keeps_order_and_recosts(tmp_path, tiny_graph):
@@ -61,12 +77,14 @@ def test_wrong_claimed_cost_and_bad_orders_raise(tmp_path, tiny_graph):
 
 
 def test_bad_arguments(tmp_path, tiny_graph):
-    with pytest.raises(ValueError, match="cost_model"):
+    with pytest.raises(ValueError, match="unknown cost model 'fast'"):
         _rec(tmp_path, tiny_graph, cost_model="fast")
     with pytest.raises(ValueError, match="budget"):
         _rec(tmp_path, tiny_graph, budget_s=0)
     with pytest.raises(ValueError, match="unknown task"):
         RunRecorder(tmp_path / "x", "NoSuchTask", method="ppo", seed=0, budget_s=1)
+    with pytest.raises(TypeError, match="task name"):
+        RunRecorder(tmp_path / "x", 42, method="ppo", seed=0, budget_s=1)
     rec = _rec(tmp_path, tiny_graph)
     with pytest.raises(ValueError, match="unknown metrics"):
         rec.log([1.0], bogus=1.0)
@@ -119,3 +137,15 @@ def test_outputs_json_is_a_valid_submission(tmp_path, tiny_graph):
     parsed = schema.parse_submission(sub)
     assert parsed.claimed_cost == res.best_cost
     assert rec.png_path.stat().st_size > 1000
+
+
+def test_task_names_tasks_and_graphs_resolve_alike(tmp_path, tiny_graph):
+    from crosscountry_gym import tasks
+
+    task = tasks.load("PropaneCombustion")
+    by_name = RunRecorder(tmp_path / "a", "PropaneCombustion", method="ppo", seed=0, budget_s=1)
+    by_task = RunRecorder(tmp_path / "b", task, method="ppo", seed=0, budget_s=1)
+    assert by_name.task == by_task.task == "PropaneCombustion"
+    assert by_name.graph.fingerprint == by_task.graph.fingerprint == task.graph.fingerprint
+    assert by_name.baselines == dict(reference_costs(task.graph))
+    assert _rec(tmp_path / "c", tiny_graph).task == (tiny_graph.name or "graph")
