@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 BENCHMARKS = {
+    "engine": [HERE / "engine_bench.py"],
     "core": [HERE / "core_env_bench.py"],
     "trace": [HERE / "trace_bench.py"],
     "executor": [HERE / "executor" / "run.py"],
