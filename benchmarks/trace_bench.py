@@ -23,7 +23,7 @@ import time
 import jax
 
 from crosscountry_gym.tasks.functions import example_args, function
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.tracer import make_graph
 
 
 def _median_time(fn, repeats: int) -> float:

@@ -342,7 +342,7 @@ class FidelityResult:
 
 
 def _trace(name: str, rules: str) -> Graph:
-    from crosscountry_gym.trace import make_graph
+    from crosscountry_gym.tracer import make_graph
 
     task = load(name)
     g = make_graph(task.fn, *task.args, rules=rules)

@@ -60,11 +60,11 @@ if THREADS == "pinned":
     jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 from crosscountry_gym import tasks  # noqa: E402
-from crosscountry_gym.baselines import heuristics  # noqa: E402
 from crosscountry_gym.engine import cost  # noqa: E402
 from crosscountry_gym.executor import jacobian  # noqa: E402
+from crosscountry_gym.orders import HEURISTICS, heuristic_order  # noqa: E402
 from crosscountry_gym.tasks import functions as F  # noqa: E402
-from crosscountry_gym.trace import make_graph  # noqa: E402
+from crosscountry_gym.tracer import make_graph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = ("fwd", "rev", "markowitz", "best")
@@ -117,9 +117,9 @@ def _best_order(name, graph):
         except (ValueError, KeyError):
             continue
     cands = {label: o for label, o in found.items() if o is not None}
-    for h in heuristics.HEURISTICS:
+    for h in HEURISTICS:
         try:
-            cands[h] = tuple(heuristics.heuristic_order(graph, h))
+            cands[h] = tuple(heuristic_order(graph, h))
         except Exception:  # noqa: BLE001 - a heuristic that does not apply is skipped
             continue
     scored = []

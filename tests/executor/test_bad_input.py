@@ -6,11 +6,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import crosscountry_gym.executor as executor
 from crosscountry_gym import tasks
 from crosscountry_gym.engine import InvalidOrderError
-from crosscountry_gym.executor import count_multiplications, jacobian, verify_order
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.executor import count_multiplications, jacobian, program, verify_order
+from crosscountry_gym.tracer import make_graph
 
 
 def f(x):
@@ -29,7 +28,7 @@ def no_evaluation(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("partials were evaluated for an invalid order")
 
-    monkeypatch.setattr(executor, "_partials", boom)
+    monkeypatch.setattr(program, "evaluate_partials", boom)
 
 
 def test_graph_is_what_the_tests_assume():

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 import pytest
 
-from crosscountry_gym.compact import (
+from crosscountry_gym.executor.compact import (
     CompactEdge,
     ExecutorAlgebraError,
     IndexMap,

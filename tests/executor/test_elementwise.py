@@ -1,4 +1,4 @@
-"""Shared-term rules for elementwise primals and partials (``crosscountry_gym.elementwise``).
+"""Shared-term rules for elementwise primals and partials (``crosscountry_gym.executor.elementwise``).
 
 Oracles: ``jax.jacrev`` for the Jacobians (also at the special points 0 and +inf of ``sqrt``,
 and with literal and repeated operands), the exact cost for the multiplication count, and a
@@ -15,7 +15,7 @@ from jax.extend import core as jcore
 
 from crosscountry_gym.engine import cost
 from crosscountry_gym.executor import count_multiplications, jacobian
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.tracer import make_graph
 
 
 def _div_family(x, y):

@@ -16,16 +16,16 @@ import numpy as np
 import pytest
 from functions import FUNCTIONS, TOLERANCE
 
-from crosscountry_gym.baselines.heuristics import random_order
 from crosscountry_gym.engine import cost
 from crosscountry_gym.executor import (
-    _compare,
     count_jaxpr_multiplications,
     count_multiplications,
     jacobian,
     resolve_order,
 )
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.executor.verify import _compare
+from crosscountry_gym.orders import random_order
+from crosscountry_gym.tracer import make_graph
 
 ORDERS = ["fwd", "rev", "markowitz", "random0"]
 

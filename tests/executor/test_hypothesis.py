@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crosscountry_gym.engine import cost
-from crosscountry_gym.executor import _compare, count_multiplications, jacobian
+from crosscountry_gym.executor import count_multiplications, jacobian
+from crosscountry_gym.executor.verify import _compare
 from crosscountry_gym.tasks.random_functions import random_function
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.tracer import make_graph
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 

@@ -5,7 +5,7 @@ orders give Jacobians equal to ``jax.jacrev`` (float64: normwise rel. error <= 1
 <= 1e-4; non-finite entries must coincide), and the multiplications the executor emits equal
 ``cost(make_graph(task.fn, *task.args), order, "exact")``. On the five all-scalar tasks whose
 traced graph is the frozen paper graph, the counts also equal the paper's published numbers
-(executor.md section 6.6). The full sweep is ``slow``; a fast subset runs by default.
+(``docs/executor.md``, E6). The full sweep is ``slow``; a fast subset runs by default.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import jax.numpy as jnp
 import pytest
 
 from crosscountry_gym import tasks
-from crosscountry_gym.baselines.heuristics import random_order
 from crosscountry_gym.engine import cost
-from crosscountry_gym.executor import _compare, count_multiplications, jacobian, resolve_order
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.executor import count_multiplications, jacobian, resolve_order
+from crosscountry_gym.executor.verify import _compare
+from crosscountry_gym.orders import random_order
+from crosscountry_gym.tracer import make_graph
 
 SCALAR_REFERENCE = ["RoeFlux_1d", "RobotArm_6DOF", "HumanHeartDipole", "PropaneCombustion",
                     "RandomFunction_g"]
@@ -101,7 +102,7 @@ def _check_task(name, dtype, order_names=None):
         argnums = tuple(range(len(args)))
         graph = make_graph(task.fn, *args, argnums=argnums)
         orders = _orders(task, graph, best_x32)
-        if name != "BlackScholes_Jacobian":  # its traced graph is not the paper's (tasks.md 2.6)
+        if name != "BlackScholes_Jacobian":  # its traced graph is not the paper's (docs/tasks.md 2.6)
             assert "paper_best" in orders, "the published order should translate"
         ref = jax.jit(jax.jacrev(task.fn, argnums=argnums))(*args)
         for oname, order in orders.items():

@@ -31,7 +31,7 @@ from crosscountry_gym.tasks.fidelity import (
     markdown_table,
     translate_order,
 )
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.tracer import make_graph
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "tasks.md"
 

@@ -18,7 +18,7 @@ from crosscountry_gym.tasks.random_functions import (
     random_function,
     random_program,
 )
-from crosscountry_gym.trace import make_graph
+from crosscountry_gym.tracer import make_graph
 
 
 def _check_graph(fn, args, ni, nint, no):

@@ -1,8 +1,8 @@
 """Compact edge algebra: Jacobian edges stored and multiplied in the layout of their sparsity type.
 
 An edge r -> v is conceptually the 4-index tensor ``J[o1, o2, p1, p2]`` (positions 1..4; ``o`` =
-2-D shape of the target v, ``p`` = 2-D shape of the source r; ``cost_model.md`` section 1). Its
-type code (:mod:`crosscountry_gym.sparsity`) says which (output, input) position pairs are tied.
+2-D shape of the target v, ``p`` = 2-D shape of the source r; ``docs/cost_model.md`` section 1).
+Its type code (:mod:`crosscountry_gym.sparsity`) says which (output, input) position pairs are tied.
 This module stores only the non-redundant numbers of each edge:
 
 * **valued types** (1..10, -2..-5, -8..-10): an array with one axis per *untied* position and one
@@ -16,7 +16,7 @@ This module stores only the non-redundant numbers of each edge:
 
 The product of an in-edge r -> v and an out-edge v -> t (:func:`product`) is then a single
 einsum whose index letters are the *varying classes* of the cost model's union-find
-(``cost_model.md`` section 4.3). It is emitted as one ``lax.dot_general`` (or, without summed
+(``docs/cost_model.md`` section 4.3). It is emitted as one ``lax.dot_general`` (or, without summed
 letters, one broadcasting ``lax.mul``), whose scalar multiplications are the product of the sizes
 of its letters: exactly the consistent ("exact") cost of that pair. Products with structural or
 11 edges emit only transposes, gathers and scatter-adds and cost 0, as in the model. Merging
@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .sparsity import COPY, UNDEFINED, product_rule, sparsity_of
+from ..sparsity import COPY, UNDEFINED, merge_rule, product_rule, sparsity_of
 
 __all__ = [
     "CompactEdge",
@@ -483,7 +483,7 @@ def product(e_in: CompactEdge, e_out: CompactEdge, dtype: Any = None) -> tuple[C
     out_shape, in_shape = e_out.out_shape, e_in.in_shape
     if dtype is None:
         dtype = _dtype_of(e_in, e_out)
-    # Special cases of cost_model.md 4.2, in order.
+    # Special cases of docs/cost_model.md section 4.2, in order.
     if UNDEFINED in (tin, tout):
         if tin == UNDEFINED and tout == UNDEFINED:
             return CompactEdge(UNDEFINED, out_shape, in_shape, imap=e_in.imap.then(e_out.imap)), 0
@@ -544,8 +544,6 @@ def merge(existing: CompactEdge | None, new: CompactEdge, dtype: Any = None) -> 
     (a copy -1 merged into a transposed type, or two structural identities: 2·I is not
     structural); the cost model documents these as non-distributive corner cases.
     """
-    from .sparsity import merge_rule
-
     if existing is None:
         return new
     if dtype is None:

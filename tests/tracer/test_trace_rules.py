@@ -1,4 +1,4 @@
-"""One test per primitive rule (``graph_extraction.md`` section 4, section 7 fixes).
+"""One test per primitive rule (``docs/graph_extraction.md`` section 4, section 7 fixes).
 
 Each case is a function whose jaxpr is (nearly) one equation of the primitive under test. It
 states the expected ``(source_row, target_vertex, type)`` triples of the exact rules, and where
@@ -17,8 +17,8 @@ import pytest
 from jax import lax
 from tracer_oracles import check_trace_honest
 
-from crosscountry_gym.primitives import RULES, UNARY, ZERO_DERIVATIVE
-from crosscountry_gym.trace import trace
+from crosscountry_gym.tracer import trace
+from crosscountry_gym.tracer.rules import RULES, UNARY, ZERO_DERIVATIVE
 
 S = np.float32(0.7)  # a scalar argument (not weak-typed, so no convert_element_type)
 
@@ -116,10 +116,10 @@ def test_binary_with_literal_partner():
 
 def test_binary_paper_typing_differs_where_section7_says():
     # defect 1: matrix (.) scalar was -8 in the paper (10 in the exact rules)
-    assert [e.type for e in trace(lax.mul, M(), S, rules="alphagrad").graph.edges] == [-8, 1]
+    assert [e.type for e in trace(lax.mul, M(), S, cost_model="alphagrad").graph.edges] == [-8, 1]
     # the paper ignores the derivative's value: max(x, literal) got the K type -2
     assert [
-        e.type for e in trace(lambda x: jnp.maximum(x, 0.5), V(), rules="alphagrad").graph.edges
+        e.type for e in trace(lambda x: jnp.maximum(x, 0.5), V(), cost_model="alphagrad").graph.edges
     ] == [-2]
 
 
@@ -153,7 +153,7 @@ def test_zero_derivative(name):
 
 
 def test_eq_is_binary_in_paper_mode():
-    g = trace(lambda x, y: lax.eq(x, y), V(), V(), rules="alphagrad").graph
+    g = trace(lambda x, y: lax.eq(x, y), V(), V(), cost_model="alphagrad").graph
     assert {(e.source, e.type) for e in g.edges} == {(1, 2), (2, 2)}
 
 
@@ -195,7 +195,8 @@ def test_convert_int_float_has_no_edge():
     g = trace(lambda x: lax.convert_element_type(x, jnp.int32).astype(jnp.float32) * x, V()).graph
     assert g.vertex_labels == ("convert_element_type", "convert_element_type", "mul")
     # float -> int and int -> float have no derivative: vertices 1 and 2 get no in-edge;
-    # vertex 2 is a float vertex computed from a constant, so it keeps its out-edge (spec 5)
+    # vertex 2 is a float vertex computed from a constant, so it keeps its out-edge
+    # (docs/graph_extraction.md section 5)
     assert {(e.source, e.target) for e in g.edges} == {(1, 3), (3, 3)}
 
 
@@ -228,7 +229,7 @@ def test_reductions(name, fn):
         assert [e.type for e in t.graph.edges] == [exact], (name, axis)
         check_trace_honest(t, (arg,))
         if name != "reduce_prod":  # the paper had no registered reduce_prod rule
-            assert [e.type for e in trace(f, arg, rules="alphagrad").graph.edges] == [paper]
+            assert [e.type for e in trace(f, arg, cost_model="alphagrad").graph.edges] == [paper]
 
 
 # --- dot_general -------------------------------------------------------------------------------
@@ -280,12 +281,12 @@ _DOT_CASES = {
 @pytest.mark.parametrize("name", sorted(_DOT_CASES))
 def test_dot_general(name):
     fn, args, exact, paper = _DOT_CASES[name]
-    for rules, want in (("exact", exact), ("alphagrad", paper)):
-        t = trace(fn, *args, rules=rules)
+    for cost_model, want in (("exact", exact), ("alphagrad", paper)):
+        t = trace(fn, *args, cost_model=cost_model)
         assert t.graph.vertex_labels == ("dot_general",)
         got = {e.source: e.type for e in t.graph.edges}
-        assert (got[1], got[2]) == want, (name, rules)
-        if rules == "exact":
+        assert (got[1], got[2]) == want, (name, cost_model)
+        if cost_model == "exact":
             check_trace_honest(t, args)
 
 
@@ -295,7 +296,7 @@ def test_transpose():
     check_trace_honest(trace(lambda a: a.T, M()), (M(),))
     # paper: by 2-D input shape (1,1) -> 1, (n,1) -> -4, (1,n) -> -5, matrix -> -7
     for arg, want in [(M(1, 1), 1), (M(3, 1), -4), (M(1, 3), -5), (M(), -7)]:
-        assert [e.type for e in trace(lambda a: a.T, arg, rules="alphagrad").graph.edges] == [want]
+        assert [e.type for e in trace(lambda a: a.T, arg, cost_model="alphagrad").graph.edges] == [want]
         assert [e.type for e in trace(lambda a: a.T, arg).graph.edges] == [-7]
 
 
@@ -323,7 +324,7 @@ def test_broadcast_in_dim(case):
     assert t.graph.vertex_labels == ("broadcast_in_dim",)
     assert [e.type for e in t.graph.edges] == [exact]
     check_trace_honest(t, (arg,))
-    assert [e.type for e in trace(f, arg, rules="alphagrad").graph.edges] == [paper]
+    assert [e.type for e in trace(f, arg, cost_model="alphagrad").graph.edges] == [paper]
 
 
 @pytest.mark.parametrize(
@@ -343,7 +344,7 @@ def test_reshape_like(fn, arg, name, exact, paper):
     assert t.graph.vertex_labels == (name,)
     assert [e.type for e in t.graph.edges] == [exact]
     check_trace_honest(t, (arg,))
-    assert [e.type for e in trace(fn, arg, rules="alphagrad").graph.edges] == [paper]
+    assert [e.type for e in trace(fn, arg, cost_model="alphagrad").graph.edges] == [paper]
 
 
 # --- selections ---------------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def test_concatenate_own_shapes():
     ]
     check_trace_honest(t, args)
     # defect 3 reproduced in paper mode: every record carries the first operand's shape
-    g = trace(lambda a, b, c: jnp.concatenate([a, b, c]), *args, rules="alphagrad").graph
+    g = trace(lambda a, b, c: jnp.concatenate([a, b, c]), *args, cost_model="alphagrad").graph
     assert {tuple(e.in_shape) for e in g.edges} == {(2, 1)}
 
 
@@ -410,7 +411,7 @@ def test_pad_rev_split():
 
 
 def test_custom_jvp_paper_mode_is_one_unary_vertex():
-    g = trace(jax.nn.relu, M(), rules="alphagrad").graph
+    g = trace(jax.nn.relu, M(), cost_model="alphagrad").graph
     assert g.vertex_labels == ("custom_jvp_call",)
     assert [e.type for e in g.edges] == [6]
     g = trace(jax.nn.relu, M()).graph  # exact: inlined max

@@ -16,7 +16,7 @@ import pytest
 from tracer_oracles import check_against_jacrev, check_trace_honest
 
 from crosscountry_gym.engine import cost
-from crosscountry_gym.trace import make_graph, trace
+from crosscountry_gym.tracer import make_graph, trace
 
 C3 = np.arange(1.0, 4.0, dtype=np.float32)
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from jax.extend.core import jaxpr_as_fun
 from tracer_oracles import check_against_jacrev, check_trace_honest
 
-from crosscountry_gym.trace import UnsupportedPrimitiveError, trace
+from crosscountry_gym.tracer import UnsupportedPrimitiveError, trace
 
 
 @jax.custom_vjp

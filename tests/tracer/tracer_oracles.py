@@ -21,7 +21,7 @@ import jax.extend.core as jcore
 import numpy as np
 
 from crosscountry_gym.sparsity import sparsity_of
-from crosscountry_gym.trace import Trace
+from crosscountry_gym.tracer import Trace
 
 
 def _random_value(aval: Any, rng: np.random.Generator) -> Any:

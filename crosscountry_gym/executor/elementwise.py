@@ -11,7 +11,7 @@ for every other division by the same value (``SharedTerms`` caches them by value
 
 The values agree with JAX's to a few ulps; ``sqrt`` keeps JAX's exact results at 0 and +inf.
 Nothing here is counted by the cost model: partials are inputs of the accumulation, and only the
-accumulation's multiplications are the cost (``cost_model.md``).
+accumulation's multiplications are the cost (``docs/cost_model.md``).
 
 Shapes: every rule takes the primal operands of one equation (all of the output's shape, or
 literals) and returns arrays of the output's shape.

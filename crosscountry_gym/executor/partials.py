@@ -1,12 +1,12 @@
 """Local partials of one traced equation, computed directly in the compact layout of their type.
 
 For an edge ``operand -> vertex`` of type ``code`` (from the tracer's graph), this module returns
-the :class:`~crosscountry_gym.compact.CompactEdge` holding exactly the non-redundant values of
+the :class:`~crosscountry_gym.executor.compact.CompactEdge` holding exactly the non-redundant values of
 the partial derivative, evaluated at the call-time primal values:
 
 * **structural** edges (-1 copy, -6 identity, -7 transposition) carry nothing;
 * **type 11** (slice, concatenate, pad, reshape, dynamic_slice, ...) becomes an
-  :class:`~crosscountry_gym.compact.IndexMap`, found by running the primitive itself on an
+  :class:`~crosscountry_gym.executor.compact.IndexMap`, found by running the primitive itself on an
   integer ``iota`` in place of the operand (and ``-1`` in place of the other float operands):
   each output element then names the operand element it copies. With static parameters this
   happens once at trace time (``jax.ensure_compile_time_eval``); traced start indices give a
@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..sparsity import UNDEFINED, Tie, code_of, sparsity_of
+from ..tracer import bind_eqn
 from . import elementwise
 from .compact import (
     CompactEdge,
@@ -45,22 +47,10 @@ from .compact import (
     transpose,
 )
 from .elementwise import SharedTerms
-from .sparsity import UNDEFINED, Tie, code_of, sparsity_of
 
-__all__ = ["bind_eqn", "edge_partial", "needed_operands"]
+__all__ = ["edge_partial", "needed_operands"]
 
 Array = Any
-
-
-def bind_eqn(eqn: Any, invals: Sequence[Any]) -> list[Any]:
-    """Apply a (flattened, first-order) jaxpr equation to values; always returns a list."""
-    prim = eqn.primitive
-    params = prim.get_bind_params(eqn.params)
-    subfuns: Sequence[Any] = ()
-    if isinstance(params, tuple):  # older JAX returned (subfuns, params)
-        subfuns, params = params
-    out = prim.bind(*subfuns, *invals, **params)
-    return list(out) if prim.multiple_results else [out]
 
 
 def _shape(eqn: Any, i: int) -> tuple[int, ...]:
@@ -107,7 +97,7 @@ def edge_partial(
     the partial is the sum over them. ``code``, ``out2`` and ``in2`` are the edge's record.
     Only the operands named by :func:`needed_operands` must hold values in ``invals``. With
     ``shared`` (and ``out``, the equation's primal output), elementwise partials that have a
-    rule in :mod:`~crosscountry_gym.elementwise` reuse its shared reciprocals instead of JAX's
+    rule in :mod:`~crosscountry_gym.executor.elementwise` reuse its shared reciprocals instead of JAX's
     JVP rule.
     """
     if code in (-1, -6, -7):

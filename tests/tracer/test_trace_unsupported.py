@@ -9,7 +9,7 @@ import pytest
 from jax import lax
 
 from crosscountry_gym import UnsupportedPrimitiveError as PublicError
-from crosscountry_gym.trace import UnsupportedPrimitiveError, make_graph, trace
+from crosscountry_gym.tracer import UnsupportedPrimitiveError, make_graph, trace
 
 V = np.linspace(0.1, 0.9, 4, dtype=np.float32)
 
@@ -71,8 +71,10 @@ def test_bad_arguments():
         make_graph(lambda x, i: x[i] * 2.0, V, 1)
     g = make_graph(lambda x, i: x[i] * 2.0, V, 1, argnums=0)  # fine when excluded
     assert g.num_inputs == 1
-    with pytest.raises(ValueError, match="unknown rules"):
-        make_graph(jnp.sin, V, rules="paper")
+    with pytest.raises(ValueError, match="unknown cost model"):
+        make_graph(jnp.sin, V, cost_model="paper")
+    with pytest.raises(ValueError, match="argnums must be an int"):
+        make_graph(jnp.sin, V, argnums=True)
     with pytest.raises(ValueError, match="no equations"):
         make_graph(lambda x: x, V)
     with pytest.raises(ValueError, match="nothing to eliminate"):

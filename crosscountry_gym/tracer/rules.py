@@ -1,9 +1,10 @@
-"""Primitive -> edge-type rules of the tracer (``graph_extraction.md`` section 4, with section 7).
+"""Primitive -> edge-type rules of the tracer (``docs/graph_extraction.md`` sections 4 and 7).
 
 A rule looks at one (inlined) jaxpr equation and returns, for every output variable of the
 equation and every operand, the sparsity type code of the edge operand -> output, or ``None``
-for "no edge". The tracer (:mod:`crosscountry_gym.trace`) decides which operands can carry an
-edge at all (inexact dtype, not a literal, not a constant); rules only see those as ``active``.
+for "no edge". The tracer (:mod:`crosscountry_gym.tracer.trace`) decides which operands can
+carry an edge at all (inexact dtype, not a literal, not a constant); rules only see those as
+``active``.
 
 Two rule sets exist:
 
@@ -12,8 +13,8 @@ Two rule sets exist:
   partial really is constant along that diagonal, because the executor stores a K-tied edge
   without an axis for that tie (a false K claim would give a wrong Jacobian). Where the paper's
   typing is honest it is kept unchanged, so all-scalar graphs and most tensor graphs come out
-  as in the paper. The defects of ``graph_extraction.md`` section 7 are fixed: matrix (.) scalar is
-  10; reduce_max/min take their type from the reduced axis; concatenate operands record their
+  as in the paper. The defects of ``docs/graph_extraction.md`` section 7 are fixed: matrix (.)
+  scalar is 10; reduce_max/min take their type from the reduced axis; concatenate operands record their
   own shapes; unary records are (out, in); a replicating ``broadcast_in_dim`` is a valued edge
   (K ties for the kept dimensions, dense along the replicated ones) instead of a free -7.
 * ``"alphagrad"``: the original extractor's typing, defects included (matrix (.) scalar -8,
@@ -22,8 +23,9 @@ Two rule sets exist:
   ``custom_jvp_call`` as one unary vertex). It exists to compare traced graphs with the frozen
   paper graphs; its graphs are not meant for the executor.
 
-Shapes: every variable has a true shape (rank 0..2) and a 2-D shape (section 3: one element ->
-(1, 1); (n,) -> (n, 1); (m, n) -> (m, n)). Rank > 2 with more than one element is refused.
+Shapes: every variable has a true shape (rank 0..2) and a 2-D shape (``docs/graph_extraction.md``
+section 3: one element -> (1, 1); (n,) -> (n, 1); (m, n) -> (m, n)). Rank > 2 with more than
+one element is refused.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from math import prod
-from typing import Any, Literal
+from typing import Any
 
-from .sparsity import Tie, code_of
+from ..sparsity import CostModel, Tie, code_of
 
 __all__ = [
     "UnsupportedPrimitiveError",
@@ -49,7 +51,8 @@ __all__ = [
     "REFUSED",
 ]
 
-RuleModel = Literal["exact", "alphagrad"]
+RuleModel = CostModel
+"""The rule set a rule sees (``RuleInput.model``): the cost model the graph is traced for."""
 Shape = tuple[int, ...]
 Shape2 = tuple[int, int]
 # A rule's answer for one (output, operand) pair: a type code, None (no edge), or
@@ -82,7 +85,10 @@ class UnsupportedPrimitiveError(ValueError):
 
 
 def shape2(shape: Sequence[int], what: str = "variable") -> Shape2:
-    """The 2-D shape of section 3. Raises ValueError for rank > 2 (unless one element)."""
+    """The 2-D shape (``docs/graph_extraction.md`` section 3).
+
+    Raises ValueError for rank > 2 (unless one element).
+    """
     shape = tuple(int(d) for d in shape)
     if prod(shape) == 1:
         return (1, 1)
@@ -90,8 +96,6 @@ def shape2(shape: Sequence[int], what: str = "variable") -> Shape2:
         return (shape[0], 1)
     if len(shape) == 2:
         return (shape[0], shape[1])
-    if len(shape) == 0:
-        return (1, 1)
     raise ValueError(f"{what} has rank-{len(shape)} shape {shape}; only rank <= 2 is supported")
 
 
@@ -186,7 +190,7 @@ def _unary(ri: RuleInput) -> list[list[EdgeSpec]]:
 
 
 def _binary_table(this: Shape2, out: Shape2, other: Shape2, *, fix_matrix_scalar: bool) -> int:
-    """The paper's binary-operand table (graph_extraction.md section 4), 2-D shapes.
+    """The paper's binary-operand table (``docs/graph_extraction.md`` section 4), 2-D shapes.
 
     ``fix_matrix_scalar`` applies defect fix 1 (matrix operand, scalar partner -> 10).
     """
@@ -339,7 +343,8 @@ def _dot_general(ri: RuleInput) -> list[list[EdgeSpec]]:
 
 
 def _paper_dot_general(ls: Shape, rs: Shape, lc: Shape, rc: Shape) -> tuple[int, int]:
-    """The original's dot_general table (graph_extraction.md section 4); batch dims ignored."""
+    """The original's dot_general table (``docs/graph_extraction.md`` section 4); batch dims
+    ignored."""
     ldim = lc[0] if lc else None
     rdim = rc[0] if rc else None
 
@@ -499,7 +504,7 @@ INLINED = frozenset(
         "custom_lin",
     }
 )
-"""Call-like primitives whose body the tracer inlines (section 8)."""
+"""Call-like primitives whose body the tracer inlines (``docs/graph_extraction.md`` section 8)."""
 
 REFUSED: dict[str, str] = {
     **dict.fromkeys(

@@ -1,13 +1,12 @@
-"""The tracer against the spec's micro examples and the frozen benchmark graphs.
+"""The tracer against the micro examples and the frozen benchmark graphs.
 
-* The seven ``micro_examples`` of ``paper_reference.json`` (traced by the original extractor on
-  jax 0.4.26): our graph must equal the original edge records. Under ``rules="alphagrad"``
-  every record must be equal; under the exact rules too, because none of the seven touches a
-  section 7 defect (the broadcast in ``broadcast_mul`` is (4,) -> (1,4), no replication). That
-  expectation is asserted explicitly, as is the cost of fwd/rev/Markowitz against the stored
-  numbers.
-* RoeFlux_1d traced from the task function (written by the tasks engineer from the spec) equals
-  the frozen paper graph in both rule sets.
+* The seven ``micro_examples`` of ``paper_reference.json`` (``docs/graph_extraction.md``
+  section 10, traced by the original extractor on jax 0.4.26): our graph must equal the original
+  edge records. Under ``cost_model="alphagrad"`` every record must be equal; under the exact
+  rules too, because none of the seven touches a ``docs/graph_extraction.md`` section 7 defect
+  (the broadcast in ``broadcast_mul`` is (4,) -> (1,4), no replication). That expectation is
+  asserted explicitly, as is the cost of fwd/rev/Markowitz against the stored numbers.
+* RoeFlux_1d traced from the task function equals the frozen paper graph in both rule sets.
 * The exact rules are honest on real task functions (oracle: true local partials).
 """
 
@@ -18,10 +17,10 @@ import numpy as np
 import pytest
 from tracer_oracles import check_against_jacrev, check_trace_honest
 
-from crosscountry_gym.baselines.heuristics import markowitz_order
 from crosscountry_gym.engine import cost
 from crosscountry_gym.graph import Graph
-from crosscountry_gym.trace import make_graph, trace
+from crosscountry_gym.orders import markowitz_order
+from crosscountry_gym.tracer import make_graph, trace
 
 MICRO_FUNCTIONS = {
     "scalar_mix": (lambda x, y: (jnp.sin(x * y) + x, jnp.cos(x * y) * y), (1.0, 2.0)),
@@ -50,15 +49,15 @@ def test_all_micro_examples_have_a_function(paper_reference):
 
 
 @pytest.mark.parametrize("name", sorted(MICRO_FUNCTIONS))
-@pytest.mark.parametrize("rules", ["alphagrad", "exact"])
-def test_micro_example(paper_reference, name, rules):
+@pytest.mark.parametrize("cost_model", ["alphagrad", "exact"])
+def test_micro_example(paper_reference, name, cost_model):
     ex = _examples(paper_reference)[name]
     f, args = MICRO_FUNCTIONS[name]
-    g = make_graph(f, *args, rules=rules)
+    g = make_graph(f, *args, cost_model=cost_model)
     paper = sorted([r, c, *s] for r, c, s in ex["edges_row_col_structure"])
     mine = sorted(e.record for e in g.edges)
     differing = sorted(set(map(tuple, mine)) ^ set(map(tuple, paper)))
-    expected = [] if rules == "alphagrad" else EXACT_DIFFERS[name]
+    expected = [] if cost_model == "alphagrad" else EXACT_DIFFERS[name]
     assert differing == expected
     _, rows, nv = ex["graph_tensor_shape"]  # (5, header + inputs + vertices, vertices)
     assert g.num_vertices == nv and g.num_rows == rows - 1
@@ -74,12 +73,12 @@ def _task_fn(name):
     return functions.function(name), functions.example_args(name)
 
 
-@pytest.mark.parametrize("rules", ["alphagrad", "exact"])
-def test_roeflux_1d_equals_frozen_graph(rules):
+@pytest.mark.parametrize("cost_model", ["alphagrad", "exact"])
+def test_roeflux_1d_equals_frozen_graph(cost_model):
     from crosscountry_gym.tasks import load
 
     f, args = _task_fn("RoeFlux_1d")
-    g = make_graph(f, *args, rules=rules)
+    g = make_graph(f, *args, cost_model=cost_model)
     frozen = load("RoeFlux_1d").graph
     assert g.fingerprint == frozen.fingerprint
     assert isinstance(g, Graph) and g.num_vertices == 101 and g.outputs == (97, 99, 101)
