@@ -20,25 +20,31 @@ ORDER_NAMES = ("fwd", "forward", "rev", "reverse", "markowitz")
 
 
 def load_order(text: str) -> Any:
-    """The order named by ``text``: a built-in name, or the contents of a JSON file."""
-    if text.lower() in ORDER_NAMES and not Path(text).exists():
-        return text.lower()
+    """The order named by ``text``: a built-in name, or the contents of a JSON file (read with
+    the leaderboard's size and nesting limits, docs/leaderboard.md). Raises :class:`CLIError`
+    with one line naming the problem (a missing file, a folder, too large, too deep, not JSON)."""
+    from crosscountry_gym.leaderboard.safety import display_path
+    from crosscountry_gym.leaderboard.schema import SubmissionError, read_json_file
+
     path = Path(text)
+    if text.lower() in ORDER_NAMES and not path.exists():
+        return text.lower()
+    shown = display_path(text)
     if not path.exists():
-        raise CLIError(f"order file {text!r} not found (or use one of {', '.join(ORDER_NAMES)})")
+        raise CLIError(f"order file {shown!r} not found (or use one of {', '.join(ORDER_NAMES)})")
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise CLIError(f"{text}: not valid JSON ({err})") from None
+        data = read_json_file(path, "order file")
+    except SubmissionError as err:
+        raise CLIError(str(err)) from None
     if isinstance(data, dict):
         if "order" not in data:
-            raise CLIError(f"{text}: a JSON object needs an \"order\" key with the vertex ids")
+            raise CLIError(f"{shown}: a JSON object needs an \"order\" key with the vertex ids")
         if not isinstance(data["order"], list):
-            raise CLIError(f"{text}: \"order\" must be a list of vertex ids")
+            raise CLIError(f"{shown}: \"order\" must be a list of vertex ids")
         return data
     if isinstance(data, list):
         return data
-    raise CLIError(f"{text}: expected a list of vertex ids or an object with an \"order\" key")
+    raise CLIError(f"{shown}: expected a list of vertex ids or an object with an \"order\" key")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,8 +1,10 @@
 """The leaderboard: verified submissions, a file store, rendered tables and page.
 
 * :mod:`.schema`: the submission format and its parsing (clear errors naming the field);
+* :mod:`.safety`: the limits and render-safe text (cleaning, escaping per format);
 * :mod:`.verify`: recomputation of the claim (both cost models) and the executor check;
-* :mod:`.store`: one JSON file per entry, atomic writes under an inter-process lock, ``check``;
+* :mod:`.store`: one JSON file per entry, a manifest (store order, verified checksums), atomic
+  journaled writes under an inter-process lock, recovery from dead writers, ``check``;
 * :mod:`.ranking`: reference costs, ranks and ratios, the rows every format shows;
 * :mod:`.render`: the renderers, one module per format: :mod:`.text` (console),
   :mod:`.markdown` (``LEADERBOARD.md``) and :mod:`.html_page` (the static ``index.html``);
@@ -25,6 +27,7 @@ from .schema import (
     TRACKS,
     Submission,
     SubmissionError,
+    SubmissionFormatError,
     load_submission_file,
     parse_submission,
 )
@@ -41,6 +44,7 @@ __all__ = [
     "StoreError",
     "Submission",
     "SubmissionError",
+    "SubmissionFormatError",
     "load_submission_file",
     "parse_submission",
     "render_html",
@@ -53,15 +57,18 @@ __all__ = [
 
 
 def submit_submission(
-    sub: Submission, root: str | Path, *, skip_executor: bool = False, render: bool = True
+    sub: Submission, root: str | Path | Store, *, skip_executor: bool = False, render: bool = True
 ) -> tuple[Entry, Path]:
-    """Verify ``sub`` and store it in the leaderboard folder ``root``.
+    """Verify ``sub`` and store it in the leaderboard folder ``root`` (a path or a
+    :class:`Store`).
 
-    Cheap checks run first (form, task, fingerprint, order, claimed cost, duplicate), then the
-    executor check (seconds), then the locked write. Raises :class:`SubmissionError` or
-    :class:`StoreError` (both ``ValueError``) with a clear message; nothing is written then.
+    Cheap checks run first (form and limits, task, fingerprint, order, claimed cost,
+    duplicate), then the executor check (seconds), then the locked write. Raises
+    :class:`SubmissionError` (:class:`SubmissionFormatError` for unreadable input) or
+    :class:`StoreError` (all ``ValueError``) with a one-line message; nothing is written then.
+    The returned entry carries its sequence number in the store.
     """
-    store = Store(root)
+    store = root if isinstance(root, Store) else Store(root)
     entry = verify_submission(sub, skip_executor=True)
     dup = store.find_duplicate(entry)
     if dup is not None:
@@ -71,11 +78,12 @@ def submit_submission(
         )
     if not skip_executor:
         entry = replace(entry, executor=executor_check(entry.task, entry.submission.order))
-    return entry, store.add(entry, render=render)
+    path = store.add(entry, render=render)
+    return store.last_added or entry, path
 
 
 def submit(
-    path: str | Path, root: str | Path, *, skip_executor: bool = False, render: bool = True
+    path: str | Path, root: str | Path | Store, *, skip_executor: bool = False, render: bool = True
 ) -> tuple[Entry, Path]:
     """``crosscountry-gym submit FILE``: read the submission file, verify, store, re-render."""
     return submit_submission(

@@ -1,6 +1,8 @@
 """The static page ``index.html``: summary, then per task and cost model a sortable table and an
 SVG bar chart. Self-contained: its CSS, JavaScript (table sorting) and SVG are inline and it loads
-nothing from elsewhere; no clock, no randomness, so rendering is deterministic."""
+nothing from elsewhere; no clock, no randomness, so rendering is deterministic. Every field is
+shown through :func:`.safety.html_text` (control and bidi characters removed, then escaped), and
+a ``code`` value becomes a link only if it is an ``http(s)://`` URL."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from .ranking import (
     summary_rows,
     task_names,
 )
+from .safety import clean_text, html_text
 from .verify import Entry
 
 __all__ = ["render_html"]
@@ -122,7 +125,7 @@ def _intro_html() -> str:
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html_text(text)
 
 
 def _anchor(task: str, model: str | None = None) -> str:
@@ -162,7 +165,8 @@ def _svg_chart(task: str, model: str, rows: Sequence[Row]) -> str:
     for i, r in enumerate(rows):
         y = top + i * row_h
         s = r.entry.submission
-        label = s.method if len(s.method) <= 34 else s.method[:33] + "…"
+        method = clean_text(s.method)
+        label = method if len(method) <= 34 else method[:33] + "…"
         cls = f"bar-{_track_class(s.track)}"
         bar_end = x(r.ratio)
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(label)}</text>')
@@ -210,10 +214,10 @@ def _html_table(task: str, model: str, rows: Sequence[Row]) -> str:
     for pos, r in enumerate(rows):
         e, s = r.entry, r.entry.submission
         best = ' class="best"' if r.rank == 1 else ""
-        code = _e(s.code)
+        code = clean_text(s.code)
         code_link = (
-            f'<a href="{code}">{_e(s.method)}</a>'
-            if s.code.startswith(("https://", "http://"))
+            f'<a href="{_e(code)}">{_e(s.method)}</a>'
+            if re.match(r"https?://[^\s\"'<>`]+$", code)
             else _e(s.method)
         )
         ex = executor_status(e)

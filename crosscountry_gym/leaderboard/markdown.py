@@ -1,4 +1,8 @@
-"""``LEADERBOARD.md``: a summary table per cost model, then one ranked table per task and model."""
+"""``LEADERBOARD.md``: a summary table per cost model, then one ranked table per task and model.
+
+Every cell goes through :func:`.safety.md_cell` (control and bidi characters removed, Markdown
+punctuation escaped, ``& < >`` as entities), so a submitted field cannot add links, images,
+HTML or table cells."""
 
 from __future__ import annotations
 
@@ -16,13 +20,10 @@ from .ranking import (
     reference_label,
     summary_rows,
 )
+from .safety import md_cell
 from .verify import Entry
 
 __all__ = ["render_markdown"]
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(entries: Sequence[Entry]) -> str:
@@ -45,7 +46,7 @@ def render_markdown(entries: Sequence[Entry]) -> str:
         out += [f"## Summary: {MODEL_TITLES[m]}", ""]
         out.append("| " + " | ".join(SUMMARY_HEADER) + " |")
         out.append("|" + "|".join(["---"] + ["---:"] * 6 + ["---"]) + "|")
-        out += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in summary]
+        out += ["| " + " | ".join(md_cell(c) for c in r) + " |" for r in summary]
         out.append("")
     for t, m, rows in groups(entries):
         ref = reference(t, m)
@@ -63,6 +64,6 @@ def render_markdown(entries: Sequence[Entry]) -> str:
             link = f"[{r.entry.entry_id}](submissions/{t}/{r.entry.entry_id}.json)"
             cells = [str(r.rank), str(r.entry.cost), format_ratio(r.ratio), s.method, s.track,
                      ", ".join(s.authors), s.date, executor_status(r.entry)]
-            out.append("| " + " | ".join(_md_cell(c) for c in cells) + f" | {link} |")
+            out.append("| " + " | ".join(md_cell(c) for c in cells) + f" | {link} |")
         out.append("")
     return "\n".join(out)

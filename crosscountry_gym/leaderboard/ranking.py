@@ -1,10 +1,12 @@
 """What the leaderboard shows, before any format: reference costs, ranks, ratios, summary rows.
 
 Entries are grouped per task and per cost model (costs of different models are not comparable on
-the tensor tasks) and ranked by verified cost, ties broken by date then id; equal costs share a
-rank ("1, 2, 2, 4"). A row's *ratio* is its cost over the best of forward, reverse and the
-paper's minimal Markowitz order in the same model (:func:`crosscountry_gym.orders.reference_costs`,
-recomputed from the frozen graph, never copied from the paper).
+the tensor tasks) and ranked by verified cost; equal costs share a rank ("1, 2, 2, 4") and are
+listed in the order they entered the store (:attr:`Entry.seq`, kept by the store under its lock,
+never the self-reported date; entries without one, built in code, come after, by id). A row's
+*ratio* is its cost over the best of forward, reverse and the paper's minimal Markowitz order
+in the same model (:func:`crosscountry_gym.orders.reference_costs`, recomputed from the frozen
+graph, never copied from the paper).
 
 Everything here is a pure function of the entries and the frozen task graphs; the renderers
 (:mod:`.text`, :mod:`.markdown`, :mod:`.html_page`) only lay it out.
@@ -34,6 +36,7 @@ __all__ = [
     "published_cost",
     "Row",
     "ranked",
+    "store_order",
     "task_names",
     "groups",
     "summary_rows",
@@ -92,11 +95,17 @@ class Row:
     ratio: float  # verified cost / best of forward, reverse, Markowitz (same model)
 
 
+def store_order(e: Entry) -> tuple[int, int, str]:
+    """Tie-break key among equal costs: the store's sequence number (first come, first
+    listed), then the id; the submitter cannot choose either (the id is a hash)."""
+    return (0, e.seq, e.entry_id) if e.seq is not None else (1, 0, e.entry_id)
+
+
 def ranked(entries: Sequence[Entry], task: str, cost_model: str) -> list[Row]:
-    """The rows of one (task, cost model) table, best first."""
+    """The rows of one (task, cost model) table, best first; ties in store order."""
     group = sorted(
         (e for e in entries if e.task == task and e.cost_model == cost_model),
-        key=lambda e: (e.cost, e.submission.date, e.entry_id),
+        key=lambda e: (e.cost, *store_order(e)),
     )
     best = reference(task, cost_model).best
     rows: list[Row] = []

@@ -21,7 +21,6 @@ user's submission. Seeding is idempotent: an order already on the board is repor
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,13 @@ from typing import Any
 from crosscountry_gym.engine import cost
 from crosscountry_gym.orders import forward_order, reference_costs, reverse_order
 
-from .schema import LEADERBOARD_MODELS, Submission, SubmissionError, parse_submission
+from .schema import (
+    LEADERBOARD_MODELS,
+    Submission,
+    SubmissionError,
+    parse_submission,
+    read_json_file,
+)
 
 __all__ = ["SeedResult", "paper_seeds", "order_file_seeds", "seed_store", "refresh_executor"]
 
@@ -169,10 +174,7 @@ def order_file_seeds(orders_dir: str | Path, date: str | None = None) -> list[tu
     if not orders_dir.is_dir():
         return out
     for path in sorted(orders_dir.glob("*/*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise SubmissionError(f"{path} is not valid JSON: {err}") from None
+        data = read_json_file(path, "order file")
         if not isinstance(data, dict):
             raise SubmissionError(f"{path}: expected a JSON object")
         try:
@@ -237,9 +239,11 @@ def seed_store(
 
 def refresh_executor(root: str | Path, *, progress: bool = False) -> SeedResult:
     """Re-run the executor check on every entry recorded as ``skipped``, and record the passes
-    (e.g. after the executor learned to run a task). ``added`` lists updated entries,
-    ``present`` those still skipped (with the reason), ``rejected`` those whose order now fails
-    the check (left unchanged; the caller should exit non-zero so a person looks at them)."""
+    (e.g. after the executor learned to run a task) and changed skip reasons (e.g. a module that
+    was missing is now present but the task still cannot run). ``added`` lists entries updated
+    to passed, ``present`` those still skipped (with the reason; updated if it changed),
+    ``rejected`` those whose order now fails the check (left unchanged; the caller should exit
+    non-zero so a person looks at them)."""
     from .store import Store
     from .verify import executor_check
 
@@ -262,5 +266,7 @@ def refresh_executor(root: str | Path, *, progress: bool = False) -> SeedResult:
             store.update_executor(e, check)
             result.added.append(f"{label}: executor passed")
         else:
+            if check.get("detail") != e.executor.get("detail"):
+                store.update_executor(e, check)
             result.present.append(f"{label}: {check['detail']}")
     return result

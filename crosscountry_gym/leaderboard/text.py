@@ -1,5 +1,7 @@
 """The console table of the leaderboard (``crosscountry-gym leaderboard``): per task and cost
-model, rank, verified cost, ratio, method, track, date and executor status."""
+model, rank, verified cost, ratio, method, track, date and executor status. Fields are shown
+through :func:`.safety.console_text` (no control characters, escape sequences or bidi
+reordering reach the terminal)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Sequence
 from crosscountry_gym.sparsity import CostModel, cost_model_arg
 
 from .ranking import executor_status, format_ratio, groups, reference, reference_label
+from .safety import console_text
 from .verify import Entry
 
 __all__ = ["render_text"]
@@ -51,9 +54,9 @@ def render_text(
                 str(r.rank),
                 str(r.entry.cost),
                 format_ratio(r.ratio),
-                r.entry.submission.method,
-                r.entry.submission.track,
-                r.entry.submission.date,
+                console_text(r.entry.submission.method),
+                console_text(r.entry.submission.track),
+                console_text(r.entry.submission.date),
                 executor_status(r.entry),
             ]
             for r in rows

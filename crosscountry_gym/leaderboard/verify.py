@@ -50,7 +50,9 @@ class Entry:
 
     ``costs`` maps each cost model to the recomputed multiplications of the order.
     ``entry_sha256`` is a checksum over everything else, so ``leaderboard check`` notices
-    hand edits.
+    hand edits. ``seq`` is the position in which the entry entered the store, assigned by the
+    store under its lock and kept in the store's manifest, not in the entry (``None`` for an
+    entry not read from a store); it breaks ties between equal costs.
     """
 
     submission: Submission
@@ -58,6 +60,7 @@ class Entry:
     costs: dict[str, int]
     executor: ExecutorCheck
     verifier_version: str
+    seq: int | None = None
 
     @property
     def task(self) -> str:
@@ -92,6 +95,11 @@ class Entry:
         d = self.body()
         d["entry_sha256"] = _checksum(d)
         return d
+
+    @property
+    def entry_sha256(self) -> str:
+        """The checksum of the stored data (what the store's manifest records)."""
+        return _checksum(self.body())
 
 
 def _checksum(body: Mapping[str, Any]) -> str:
@@ -245,12 +253,16 @@ def verify_submission(
     """
     from crosscountry_gym import __version__
 
+    sub = parse_submission(sub.to_dict())  # the same cleaning and limits for code-built ones
     canon, costs = recompute(sub)
     if executor is not None and not skip_executor:
         check = executor(canon.task, canon.order)
     else:
         check = executor_check(canon.task, canon.order, skip=skip_executor)
     return Entry(canon, make_entry_id(canon), costs, check, __version__)
+
+
+_MISSING = object()
 
 
 def entry_from_dict(data: Any) -> Entry:
@@ -267,6 +279,13 @@ def entry_from_dict(data: Any) -> Entry:
             raise SubmissionError(f"stored entry lacks field '{key}' (was it added by hand? use `submit`)")
     entry_id, verified, sha = d.pop("id"), d.pop("verified"), d.pop("entry_sha256")
     sub = parse_submission(d)
+    normal = sub.to_dict()
+    for key in [*normal, *(k for k in d if k not in normal)]:
+        if normal.get(key, _MISSING) != d.get(key, _MISSING):
+            raise SubmissionError(
+                f"stored field '{key}' is not in the form `submit` writes (control, bidi or "
+                "surrounding space characters, or another spelling); re-submit the entry"
+            )
     if not isinstance(verified, dict) or not isinstance(verified.get("costs"), dict):
         raise SubmissionError("stored entry field 'verified' must hold 'costs' per model")
     costs = verified["costs"]

@@ -21,24 +21,33 @@ REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "leaderboard"
 
 
-def _entry(make_sub, task, cost, *, model="alphagrad", method="m", date="2026-01-01", n=0):
+def _entry(make_sub, task, cost, *, model="alphagrad", method="m", date="2026-01-01", n=0,
+           seq=None):
     """A synthetic entry with a given verified cost (render works on entries as stored)."""
     g = tasks.load(task).graph
     sub = parse_submission(make_sub(task=task, model=model, method=method, date=date,
                                     order=list(g.eliminable), claimed_cost=cost))
     return Entry(sub, f"{model}-{method}-{n:012d}", {"alphagrad": cost, "exact": cost},
-                 {"status": "skipped", "detail": "test"}, "0.1.0")
+                 {"status": "skipped", "detail": "test"}, "0.1.0", seq=seq)
 
 
 def test_ranks_ties_and_ratios(make_sub):
     # RoeFlux_1d: best of fwd 620 / rev 364 / Markowitz 407 is 364 (docs/tasks.md section 7.1)
-    es = [_entry(make_sub, "RoeFlux_1d", c, method=f"m{i}", n=i, date=d)
-          for i, (c, d) in enumerate([(400, "2026-01-03"), (320, "2026-01-02"), (364, "2026-01-05"),
-                                      (320, "2026-01-01"), (700, "2026-01-01")])]
+    # seq: the order the entries entered the store (kept by the store, not the submitter)
+    es = [_entry(make_sub, "RoeFlux_1d", c, method=f"m{i}", n=i, date=d, seq=q)
+          for i, (c, d, q) in enumerate([(400, "2026-01-03", 1), (320, "2026-01-02", 2),
+                                         (364, "2026-01-05", 3), (320, "1900-01-01", 4),
+                                         (700, "2026-01-01", 5)])]
     rows = ranked(es, "RoeFlux_1d", "alphagrad")
     assert [r.entry.cost for r in rows] == [320, 320, 364, 400, 700]
     assert [r.rank for r in rows] == [1, 1, 3, 4, 5]
-    assert [r.entry.submission.method for r in rows[:2]] == ["m3", "m1"]  # tie: earlier date first
+    # tie: the entry that entered the store first is listed first; a self-reported 1900 date
+    # does not move m3 ahead
+    assert [r.entry.submission.method for r in rows[:2]] == ["m1", "m3"]
+    # entries without a sequence number (built in code) come after, by id
+    loose = _entry(make_sub, "RoeFlux_1d", 320, method="m9", n=0, date="1900-01-01")
+    assert [r.entry.submission.method for r in ranked([loose, *es], "RoeFlux_1d", "alphagrad")][:3] \
+        == ["m1", "m3", "m9"]
     assert [round(r.ratio, 6) for r in rows] == [round(c / 364, 6) for c in (320, 320, 364, 400, 700)]
     text = render_text(es, task="RoeFlux_1d")
     assert "best of forward/reverse/Markowitz: 364 (reverse)" in text

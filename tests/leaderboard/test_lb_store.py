@@ -131,7 +131,7 @@ def _missing_html(root):
 
 DAMAGE = {f.__name__.lstrip("_"): f for f in (
     _truncate, _hand_edit_method, _inflate_costs, _lower_claim, _swap_order, _wrong_folder,
-    _renamed, _leftover_tmp, _stray_file, _unknown_task_folder, _raw_submission_copied_in,
+    _renamed, _stray_file, _unknown_task_folder, _raw_submission_copied_in,
     _duplicate, _stale_md, _missing_html,
 )}
 RENDER_ONLY = {"stale_md", "missing_html"}
@@ -170,6 +170,22 @@ def test_check_reports_damage(damage, store_dir, run_cli, make_sub, write_json, 
     assert snap(store_dir) == before
 
 
+def test_leftover_tmp_is_reported_then_cleaned(store_dir, run_cli, make_sub, write_json, snap):
+    """A dead writer's temporary file is reported by `check` (which changes nothing) and removed
+    by the next command holding the lock: it does not block the store."""
+    name, phrase = _leftover_tmp(store_dir)
+    before = snap(store_dir)
+    rc, out, _ = run_cli("leaderboard", "check", "--leaderboard", str(store_dir))
+    assert rc == 1 and name in out and phrase in out
+    assert snap(store_dir) == before
+    order = random_order(tasks.load(TASK).graph, seed=99)
+    rc, out, err = run_cli("submit", str(write_json(make_sub(order=list(order)))), "--leaderboard",
+                           str(store_dir), "--skip-executor")
+    assert rc == 0, err
+    assert "note: removed the leftover temporary file" in err and name in err
+    assert run_cli("leaderboard", "check", "--leaderboard", str(store_dir))[0] == 0
+
+
 def test_interrupted_write_leaves_store_unchanged(store_dir, make_sub, monkeypatch, snap):
     from crosscountry_gym.leaderboard import store as store_mod
     from crosscountry_gym.leaderboard import submit_submission
@@ -181,10 +197,11 @@ def test_interrupted_write_leaves_store_unchanged(store_dir, make_sub, monkeypat
     before = snap(store_dir)
     monkeypatch.setattr(store_mod.os, "replace", crash)
     order = random_order(tasks.load(TASK).graph, seed=5)
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(StoreError, match="cannot write .*simulated"):
         submit_submission(parse_submission(make_sub(order=list(order))), store_dir, skip_executor=True)
     monkeypatch.undo()
-    assert snap(store_dir) == before  # no half-written entry, no temporary file
+    # the journal write failed first: no half-written entry, no temporary file, no journal
+    assert snap(store_dir) == before
     assert Store(store_dir).check() == []
 
 

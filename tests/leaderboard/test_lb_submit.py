@@ -1,5 +1,6 @@
-"""`crosscountry-gym submit`: every rejection path (clear message, exit 1, store byte-for-byte
-unchanged) and accepted submissions (costs recomputed in both models by the reference)."""
+"""`crosscountry-gym submit`: every rejection path (clear message, store byte-for-byte unchanged;
+exit 2 for input that is not a well-formed submission, 1 for a claim that does not verify) and
+accepted submissions (costs recomputed in both models by the reference)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def _output(o):
 def _range(o):
     o[0] = 63  # 62 vertices
 
+
+# claims that do not verify exit 1; everything else (form, type, format) exits 2
+VERIFICATION = {"unknown task", "wrong fingerprint", "order duplicate vertex", "order missing vertex",
+                "order output vertex", "order out of range", "claimed cost mismatch"}
 
 REJECTIONS = {
     # name: (mutation of the submission dict or raw text, expected phrase in the message)
@@ -83,8 +88,9 @@ def test_rejection_leaves_store_unchanged(case, store_dir, make_sub, write_json,
         path = write_json(d)
     before = snap(store_dir)
     rc, out, err = run_cli("submit", str(path), "--leaderboard", str(store_dir), "--skip-executor")
-    assert rc == 1
+    assert rc == (1 if case in VERIFICATION else 2), err
     assert "rejected:" in err and phrase in err, err
+    assert err.count("\n") == 1, err  # one line
     assert out == ""
     assert snap(store_dir) == before
 
@@ -117,7 +123,7 @@ def test_missing_leaderboard_folder_is_usage_error(tmp_path, make_sub, write_jso
 
 def test_missing_submission_file(store_dir, run_cli, tmp_path):
     rc, _, err = run_cli("submit", str(tmp_path / "absent.json"), "--leaderboard", str(store_dir))
-    assert rc == 1 and "does not exist" in err
+    assert rc == 2 and "does not exist" in err
 
 
 def test_accepted_entry_stores_costs_of_both_models(tmp_path, make_sub, write_json, run_cli):
