@@ -13,7 +13,7 @@ declared:
 * ``differs (why)``: anything else; the detail names what differs (sizes, which edge records,
   which vertices), plus a note on the cause where the cause is known (BlackScholes_Jacobian).
 
-The comparison uses the tracer's ``rules="alphagrad"`` typing by default, because the frozen
+The comparison uses the tracer's ``cost_model="alphagrad"`` typing by default, because the frozen
 graphs carry the original extractor's typing (defects included); the detail also reports how
 the graph under the corrected ``"exact"`` rules relates to the paper graph.
 
@@ -37,6 +37,7 @@ from pathlib import Path
 
 from crosscountry_gym.engine import validate_order
 from crosscountry_gym.graph import Graph
+from crosscountry_gym.sparsity import cost_model_arg
 
 from . import load, names
 
@@ -290,8 +291,12 @@ def _map_resource(name: str):
     return resources.files("crosscountry_gym.tasks").joinpath(VERTEX_MAP_DIR, f"{name}.json")
 
 
-def load_vertex_map(name: str, rules: str = "alphagrad") -> VertexMap | None:
-    """The stored vertex map of task ``name`` for ``rules`` (None if none is stored)."""
+def load_vertex_map(
+    name: str, cost_model: str = "alphagrad", *, rules: str | None = None
+) -> VertexMap | None:
+    """The stored vertex map of task ``name`` for the tracer's ``cost_model`` typing (None if
+    none is stored). ``rules=`` is the deprecated name of ``cost_model``."""
+    rules = cost_model_arg(cost_model, rules, "rules")
     res = _map_resource(name)
     if not res.is_file():
         return None
@@ -301,7 +306,8 @@ def load_vertex_map(name: str, rules: str = "alphagrad") -> VertexMap | None:
 
 
 def write_vertex_map(
-    name: str, vertex_map: Sequence[int], rules: str = "alphagrad", directory: Path | None = None
+    name: str, vertex_map: Sequence[int], cost_model: str = "alphagrad",
+    directory: Path | None = None, *, rules: str | None = None,
 ) -> Path:
     """Store ``vertex_map`` for task ``name`` (in the package data unless ``directory``)."""
     import jax
@@ -310,6 +316,7 @@ def write_vertex_map(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     d = json.loads(path.read_text()) if path.is_file() else {"task": name, "maps": {}}
+    rules = cost_model_arg(cost_model, rules, "rules")
     d["maps"][rules] = {"jax_version": jax.__version__, "paper_to_traced": list(vertex_map)}
     path.write_text(json.dumps(d, indent=1) + "\n")
     return path
@@ -370,10 +377,10 @@ def _exact_note(name: str, paper: Graph) -> str:
 
 
 @cache
-def check_task(name: str, rules: str = "alphagrad") -> FidelityResult:
-    """Trace task ``name`` with ``rules`` and compare it with its frozen paper graph."""
-    if rules not in ("alphagrad", "exact"):
-        raise ValueError(f"unknown rules {rules!r}; use 'alphagrad' or 'exact'")
+def check_task(name: str, cost_model: str = "alphagrad", *, rules: str | None = None) -> FidelityResult:
+    """Trace task ``name`` with the tracer's ``cost_model`` typing and compare it with its
+    frozen paper graph (``rules=`` is the deprecated name of ``cost_model``)."""
+    rules = cost_model_arg(cost_model, rules, "rules")
     task = load(name)
     paper = task.graph
     try:
@@ -389,9 +396,10 @@ def check_task(name: str, rules: str = "alphagrad") -> FidelityResult:
     return FidelityResult(task.name, comp.status, detail, rules, comp, traced, exact)
 
 
-def fidelity_table(rules: str = "alphagrad") -> list[tuple[str, str, str]]:
+def fidelity_table(cost_model: str = "alphagrad", *, rules: str | None = None) -> list[tuple[str, str, str]]:
     """Rows ``(task, status, detail)`` for all ten tasks, computed now (cached per process)."""
-    return [check_task(n, rules).row for n in names()]
+    cost_model = cost_model_arg(cost_model, rules, "rules")
+    return [check_task(n, cost_model).row for n in names()]
 
 
 def markdown_table(rows: Sequence[tuple[str, str, str]], *, details: bool = True) -> str:
@@ -406,7 +414,8 @@ def markdown_table(rows: Sequence[tuple[str, str, str]], *, details: bool = True
 
 
 def translate_order(
-    name: str, paper_order: Sequence[int], rules: str = "alphagrad"
+    name: str, paper_order: Sequence[int], cost_model: str = "alphagrad", *,
+    rules: str | None = None,
 ) -> tuple[int, ...]:
     """Carry an order in the paper graph's vertex ids over to the traced graph's ids.
 
@@ -415,7 +424,7 @@ def translate_order(
     structural map (same graph up to types and shapes; the cost may differ). Raises
     ``ValueError`` if the order is invalid or the graphs have no vertex map.
     """
-    res = check_task(load(name).name, rules)
+    res = check_task(load(name).name, cost_model_arg(cost_model, rules, "rules"))
     paper = load(name).graph
     order = validate_order(paper, paper_order, partial=True)
     vmap = res.comparison.vertex_map or res.comparison.structural_map
@@ -433,7 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m crosscountry_gym.tasks.fidelity [--markdown [--no-details]] [--rules R]
     [--write-maps]``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rules", default="alphagrad", choices=("alphagrad", "exact"))
+    ap.add_argument("--cost-model", "--rules", dest="rules", default="alphagrad",
+                    choices=("alphagrad", "exact"))
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
     ap.add_argument("--no-details", action="store_true", help="task and status columns only")
     ap.add_argument(

@@ -10,6 +10,7 @@ EXPECTED = {
     "Edge", "Graph", "GraphFormatError", "InvalidOrderError", "cost", "step_costs",
     "validate_order", "make_graph", "UnsupportedPrimitiveError", "jacobian",
     "count_multiplications", "verify_order", "tasks", "baselines", "__version__",
+    "MODELS", "reference_costs", "resolve_order",
 }
 
 

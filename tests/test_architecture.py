@@ -33,6 +33,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
 NAME_LOOKUPS = {
     # verify_order("RoeFlux_1d", ...) names a task by string: looked up, not imported.
     ("crosscountry_gym.executor.verify", "crosscountry_gym.tasks"),
+    ("crosscountry_gym.executor.verify", "crosscountry_gym.tasks.fidelity"),
 }
 
 
@@ -145,7 +146,10 @@ def test_the_rule_catches_a_violation(tmp_path):
     ],
 )
 def test_low_layers_do_not_load_the_baselines(code):
-    probe = code + "\nimport sys\nprint(sorted(m for m in sys.modules if 'baselines' in m or m in ('torch', 'equinox', 'mctx')))"
+    probe = code + (
+        "\nimport sys\nprint(sorted(m for m in sys.modules"
+        " if 'baselines' in m or m in ('torch', 'equinox', 'mctx')))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
 

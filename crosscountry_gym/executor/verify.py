@@ -66,7 +66,9 @@ _TOL = {"float64": 1e-10, "float32": 1e-4}
 
 def _tasks(submodule: str = "") -> Any:
     """The task layer (``crosscountry_gym.tasks`` or one of its submodules), by name."""
-    return importlib.import_module("crosscountry_gym.tasks" + (f".{submodule}" if submodule else ""))
+    if submodule == "fidelity":
+        return importlib.import_module("crosscountry_gym.tasks.fidelity")
+    return importlib.import_module("crosscountry_gym.tasks")
 
 
 def _cast_args(args: tuple, dtype: str) -> tuple:
@@ -196,7 +198,7 @@ def _translate_or_refuse(name, fn, args, argnums, graph, fingerprint, spec, note
         _, frozen = _tasks().resolve_graph(name)
         if frozen.fingerprint == fingerprint:
             try:
-                out = _tasks("fidelity").translate_order(name, spec, rules="exact")
+                out = _tasks("fidelity").translate_order(name, spec, cost_model="exact")
             except ValueError as err:
                 raise InvalidOrderError(
                     f"the order is in {name}'s frozen paper-graph ids, and they cannot be carried "

@@ -43,7 +43,7 @@ def _paper_best_x32(task):
     from crosscountry_gym.tasks.fidelity import translate_order
 
     try:
-        return translate_order(task.name, task.paper.best_order, rules="exact")
+        return translate_order(task.name, task.paper.best_order, cost_model="exact")
     except ValueError:
         return None
 

@@ -63,7 +63,7 @@ def test_table_has_a_row_per_task_with_a_known_status(table):
 def test_each_row_agrees_with_an_independent_comparison(table, name):
     status = dict((t, s) for t, s, _ in table)[name]
     task = load(name)
-    traced = make_graph(task.fn, *task.args, rules="alphagrad")
+    traced = make_graph(task.fn, *task.args, cost_model="alphagrad")
     paper = task.graph
     same = (traced.num_inputs, traced.num_vertices, traced.outputs) == (
         paper.num_inputs,
@@ -91,7 +91,7 @@ def test_task_functions_reproduce_the_paper_structure(name):
     """Typing rules aside, every task emits the paper's equations in the paper's order."""
     task = load(name)
     for rules in ("alphagrad", "exact"):
-        assert _same_structure(make_graph(task.fn, *task.args, rules=rules), task.graph), rules
+        assert _same_structure(make_graph(task.fn, *task.args, cost_model=rules), task.graph), rules
 
 
 @pytest.mark.parametrize(
@@ -236,7 +236,7 @@ def test_stored_map_path_through_check_task(monkeypatch):
     paper = load("HumanHeartDipole").graph
     renumbered, truth = _renumber(paper, seed=3)
     monkeypatch.setattr(fidelity, "_trace", lambda name, rules: renumbered)
-    monkeypatch.setattr(fidelity, "load_vertex_map", lambda name, rules="alphagrad": truth)
+    monkeypatch.setattr(fidelity, "load_vertex_map", lambda name, cost_model="alphagrad": truth)
     fidelity.check_task.cache_clear()
     try:
         res = check_task("HumanHeartDipole")
