@@ -87,9 +87,15 @@ class UnsupportedPrimitiveError(ValueError):
 def shape2(shape: Sequence[int], what: str = "variable") -> Shape2:
     """The 2-D shape (``docs/graph_extraction.md`` section 3).
 
-    Raises ValueError for rank > 2 (unless one element).
+    Raises ValueError for rank > 2 (unless one element) and for a zero-size shape (its
+    Jacobian blocks are empty: there is nothing to eliminate).
     """
     shape = tuple(int(d) for d in shape)
+    if prod(shape) == 0:
+        raise ValueError(
+            f"{what} has zero-size shape {shape}: its Jacobian is empty; leave it out of the "
+            "differentiated arguments or the outputs"
+        )
     if prod(shape) == 1:
         return (1, 1)
     if len(shape) == 1:

@@ -201,6 +201,8 @@ def normalize_argnums(argnums: int | Sequence[int] | None, nargs: int) -> tuple[
         out.append(a % nargs)
     if len(set(out)) != len(out):
         raise ValueError(f"argnums has duplicate entries: {argnums!r}")
+    if not out:
+        raise ValueError("argnums is empty: name at least one argument to differentiate")
     return tuple(out)
 
 

@@ -79,3 +79,24 @@ def test_bad_arguments():
         make_graph(lambda x: x, V)
     with pytest.raises(ValueError, match="nothing to eliminate"):
         trace(lambda x: (x, 1.0), V)
+
+
+def test_zero_size_input_is_refused_by_name():
+    import jax.numpy as jnp
+
+    import crosscountry_gym as ccg
+
+    with pytest.raises(ccg.UnsupportedPrimitiveError, match=r"input leaf 0 has zero-size shape \(0,\)"):
+        ccg.make_graph(lambda x: jnp.sin(x), jnp.zeros(0))
+
+
+@pytest.mark.parametrize("argnums", [(), []])
+def test_empty_argnums_is_refused(argnums):
+    import jax.numpy as jnp
+
+    import crosscountry_gym as ccg
+
+    with pytest.raises(ValueError, match="argnums is empty"):
+        ccg.make_graph(lambda x: x * 2, jnp.ones(2), argnums=argnums)
+    with pytest.raises(ValueError, match="argnums is empty"):
+        ccg.jacobian(lambda x: x * 2, argnums=argnums)(jnp.ones(2))
