@@ -62,6 +62,7 @@ __all__ = [
     "GraphMaskablePolicy",
     "make_env",
     "make_model",
+    "BudgetedPPO",
     "train",
     "torch_vertex_features",
     "env_steps_per_second",
@@ -287,11 +288,32 @@ def make_env(task: str | Task | Graph, *, num_envs: int = 8, seed: int = 0,
     return make_vec_env(f"CrossCountry/{name}-v0", n_envs=num_envs, seed=seed, env_kwargs=kwargs)
 
 
-def make_model(env: VecEnv, graph: Graph, config: PPOConfig, seed: int = 0) -> MaskablePPO:
-    """A MaskablePPO learner with the graph policy (rollout length = eliminable vertices)."""
+class BudgetedPPO(MaskablePPO):
+    """MaskablePPO whose policy update can be declined: ``update_gate()``, when set, is asked
+    before every update (``train`` skips it and the run stops when it returns False, e.g.
+    because the update would not end within the time budget); ``update_s`` is the duration
+    of the last update (``None`` before the first)."""
+
+    update_gate: Callable[[], bool] | None = None
+    update_s: float | None = None
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "update_gate", "update_s"]  # run state
+
+    def train(self) -> None:
+        if self.update_gate is not None and not self.update_gate():
+            return
+        t = time.perf_counter()
+        super().train()
+        self.update_s = time.perf_counter() - t
+
+
+def make_model(env: VecEnv, graph: Graph, config: PPOConfig, seed: int = 0) -> BudgetedPPO:
+    """A MaskablePPO learner (:class:`BudgetedPPO`) with the graph policy (rollout length =
+    eliminable vertices)."""
     n_steps = max(graph.num_intermediates, 2)
     batch = env.num_envs * n_steps
-    return MaskablePPO(
+    return BudgetedPPO(
         GraphMaskablePolicy,
         env,
         learning_rate=config.learning_rate,
@@ -319,9 +341,15 @@ def make_model(env: VecEnv, graph: Graph, config: PPOConfig, seed: int = 0) -> M
 
 class _RecorderCallback(BaseCallback):
     """Feeds finished episodes (``info["order"]``, ``info["cost"]``) to the recorder, logs one
-    metrics row per rollout, checkpoints, and stops learning when the budget is spent."""
+    metrics row per rollout, checkpoints (after the first rollout, then every
+    ``checkpoint_every_s``), and stops the run when it must stop (a stop signal, or too little
+    time left for what is still to come and the final checkpoint;
+    :meth:`RunRecorder.should_stop`): mid-rollout, or before the update of a complete rollout
+    when that update would not fit (its expected duration: the last update's, or for the
+    first one the rollout's own, a safe upper bound)."""
 
-    def __init__(self, rec: RunRecorder, save: Callable[[], None], checkpoint_every_s: float,
+    def __init__(self, rec: RunRecorder, save: Callable[[Path], None],
+                 checkpoint_every_s: float,
                  on_log: Callable[[RunRecorder, dict[str, Any]], None] | None,
                  max_rollouts: int | None):
         super().__init__()
@@ -330,8 +358,27 @@ class _RecorderCallback(BaseCallback):
         self.rollouts = 0
         self._orders: list[tuple[int, ...]] = []
         self._costs: list[int] = []
-        self._last_ckpt = rec.elapsed_s
         self.invalid = 0
+        self.out_of_budget = False  # set when a rollout was cut or an update declined: the end
+        self.rollout_s = 0.0  # duration of the last complete rollout
+        self._rollout_t0 = time.perf_counter()
+
+    def _init_callback(self) -> None:
+        self.model.update_gate = self._update_fits
+
+    @property
+    def update_s(self) -> float:
+        """Expected duration of the next policy update."""
+        last = self.model.update_s
+        return self.rollout_s if last is None else last
+
+    def _update_fits(self) -> bool:
+        if self.rec.should_stop(self.update_s):
+            self.out_of_budget = True
+        return not self.out_of_budget
+
+    def _on_rollout_start(self) -> None:
+        self._rollout_t0 = time.perf_counter()
 
     def _on_step(self) -> bool:
         infos, dones = self.locals["infos"], self.locals["dones"]
@@ -341,9 +388,17 @@ class _RecorderCallback(BaseCallback):
             if done:
                 self._orders.append(info["order"])
                 self._costs.append(info["cost"])
-        return not self.rec.out_of_time()
+        if self.rec.should_stop(self.model.update_s or 0.0):
+            self.out_of_budget = True  # this rollout's update would not fit: end the run
+        return not self.out_of_budget
+
+    def flush(self) -> None:
+        """Record the episodes of a rollout that was cut short."""
+        self.rec.record_episodes(self._orders, self._costs)
+        self._orders, self._costs = [], []
 
     def _on_rollout_end(self) -> None:
+        self.rollout_s = time.perf_counter() - self._rollout_t0
         self.rec.record_episodes(self._orders, self._costs)
         vals = self.model.logger.name_to_value
         row = self.rec.log(
@@ -356,9 +411,8 @@ class _RecorderCallback(BaseCallback):
         self.rollouts += 1
         if self.on_log is not None:
             self.on_log(self.rec, row)
-        if self.rec.elapsed_s - self._last_ckpt >= self.every:
-            self.save()
-            self._last_ckpt = self.rec.elapsed_s
+        if not self.stop_requested():
+            self.rec.maybe_checkpoint(self.save, self.every, upcoming_s=self.update_s)
 
     def stop_requested(self) -> bool:
         return self.max_rollouts is not None and self.rollouts >= self.max_rollouts
@@ -376,44 +430,53 @@ def train(
     max_rollouts: int | None = None,
     checkpoint_every_s: float = 120.0,
     on_log: Callable[[RunRecorder, dict[str, Any]], None] | None = None,
+    clock_start: float | None = None,
 ) -> TrainResult:
     """Train MaskablePPO on ``task`` (a task name, a :class:`Task` or a :class:`Graph`) for
     ``budget_s`` seconds of run time (or ``max_rollouts`` rollouts); writes the run directory
     (:class:`RunRecorder`). ``resume`` continues the checkpoint in ``out_dir`` (``ppo.zip``:
-    weights, optimiser, step counter)."""
+    weights, optimiser, step counter).
+
+    Checkpoints after the first rollout and every ``checkpoint_every_s``; stops mid-rollout
+    when the budget would be overshot. SIGINT / SIGTERM stop the run with a final checkpoint
+    and raise :class:`RunInterrupted` (``docs/rl.md``). ``clock_start``: see
+    :class:`RunRecorder`.
+    """
     config = config or PPOConfig()
     rec = RunRecorder(
         out_dir, task, method="ppo", seed=seed, cost_model=cost_model, budget_s=budget_s,
         extra_fields=("policy_loss", "value_loss", "entropy"),
-        config=config.as_dict(), resume=resume,
+        config=config.as_dict(), resume=resume, clock_start=clock_start,
     )
     graph = rec.graph
     if resume and rec.config != config.as_dict():
         raise ValueError("--resume: the checkpoint was trained with another PPO configuration")
-    th.manual_seed(seed)
-    env = make_env(task, num_envs=config.num_envs, seed=seed + rec.iteration, cost_model=cost_model)
-    if resume:
-        model = MaskablePPO.load(rec.checkpoint_dir / "ppo.zip", env=env, device="cpu")
-    else:
-        model = make_model(env, graph, config, seed)
+    with rec.catch_signals():
+        th.manual_seed(seed)
+        env = make_env(task, num_envs=config.num_envs, seed=seed + rec.iteration,
+                       cost_model=cost_model)
+        if resume:
+            model = BudgetedPPO.load(rec.checkpoint_dir / "ppo.zip", env=env, device="cpu")
+        else:
+            model = make_model(env, graph, config, seed)
 
-    def save() -> None:
-        rec.save_checkpoint(lambda d: model.save(d / "ppo.zip"))
+        def save(d: Path) -> None:
+            model.save(d / "ppo.zip")
 
-    from stable_baselines3.common.logger import configure
+        from stable_baselines3.common.logger import configure
 
-    model.set_logger(configure(None, []))  # one logger for all learn() calls: losses survive
-    cb = _RecorderCallback(rec, save, checkpoint_every_s, on_log, max_rollouts)
-    rollout = env.num_envs * model.n_steps
-    while not rec.out_of_time() and not cb.stop_requested():
-        # one rollout (+ its update) per call, so that max_rollouts and the budget are exact
-        model.learn(total_timesteps=rollout, callback=cb, reset_num_timesteps=False,
-                    progress_bar=False)
-    if cb.invalid:
-        raise RuntimeError(f"{cb.invalid} illegal actions were taken despite masking: a bug")
-    save()
-    env.close()
-    return rec.write_outputs()
+        model.set_logger(configure(None, []))  # one logger for all learn() calls: losses survive
+        cb = _RecorderCallback(rec, save, checkpoint_every_s, on_log, max_rollouts)
+        rollout = env.num_envs * model.n_steps
+        while not (rec.should_stop() or cb.out_of_budget or cb.stop_requested()):
+            # one rollout (+ its update) per call, so that max_rollouts and the budget are exact
+            model.learn(total_timesteps=rollout, callback=cb, reset_num_timesteps=False,
+                        progress_bar=False)
+        cb.flush()
+        if cb.invalid:
+            raise RuntimeError(f"{cb.invalid} illegal actions were taken despite masking: a bug")
+        env.close()
+        return rec.finish(save)
 
 
 def env_steps_per_second(task: str | Task | Graph, config: PPOConfig | None = None, *,

@@ -18,19 +18,32 @@ depend on the learning algorithm, so the two agents report identically:
   lines.
 
 The time budget is the total wall time of the run: a resumed run continues until the time
-already spent plus the new time reaches the budget.
+already spent plus the new time reaches the budget. It is not overshot: the agents stop early
+enough to fit what is still to come (the next iteration where an iteration cannot be cut, and
+the final checkpoint, whose duration every checkpoint measures; :meth:`RunRecorder.should_stop`).
+
+Checkpoints (:meth:`RunRecorder.maybe_checkpoint`) come after the first iteration of every
+session and then every ``checkpoint_every_s``; each also writes ``best_order.json`` and the
+plot, so a killed run loses at most that interval. Within :meth:`RunRecorder.catch_signals`
+the first SIGINT (Ctrl-C) or SIGTERM stops the run at the agent's next check (PPO: the next
+environment step or the end of a running update; AlphaZero: the end of the running iteration)
+with a final checkpoint; the
+agent then raises :class:`RunInterrupted`, which carries the result. A second signal aborts
+as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +58,7 @@ from crosscountry_gym.tasks import Task, resolve_graph
 
 __all__ = [
     "RunRecorder",
+    "RunInterrupted",
     "TrainResult",
     "baseline_costs",
     "random_order_costs",
@@ -103,9 +117,22 @@ class TrainResult:
     wall_s: float
     out_dir: str
     baselines: dict[str, int] = field(default_factory=dict)
+    interrupted: str | None = None
+    """The stop signal that ended the run ("SIGINT", "SIGTERM"), ``None`` if it ran out."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised by an agent's ``train`` after a SIGINT / SIGTERM stopped the run and its final
+    checkpoint and ``best_order.json`` were written. ``signal`` names the signal, ``result``
+    is the run's :class:`TrainResult` (resume with ``resume=True``). A ``KeyboardInterrupt``,
+    so a script that trains several runs stops as it would on Ctrl-C."""
+
+    def __init__(self, signal: str, result: TrainResult) -> None:
+        super().__init__(f"training stopped by {signal}; checkpoint saved in {result.out_dir}")
+        self.signal, self.result = signal, result
 
 
 class RunRecorder:
@@ -124,6 +151,9 @@ class RunRecorder:
         config: the agent's hyper-parameters (stored in the checkpoint and the JSON notes).
         resume: continue the checkpoint in ``out_dir`` (raises if there is none, or if it belongs
             to another task, method, seed or cost model).
+        clock_start: the ``time.perf_counter()`` value this session's time counts from
+            (default: now; the CLI passes the moment the command started, so that imports and
+            set-up count toward the budget).
     """
 
     def __init__(
@@ -138,10 +168,13 @@ class RunRecorder:
         extra_fields: Sequence[str] = (),
         config: dict[str, Any] | None = None,
         resume: bool = False,
+        clock_start: float | None = None,
     ) -> None:
         check_model(cost_model)
-        if not (isinstance(budget_s, int | float) and budget_s > 0):
-            raise ValueError(f"budget must be a positive number of seconds, got {budget_s!r}")
+        if not (isinstance(budget_s, int | float) and not isinstance(budget_s, bool)
+                and math.isfinite(budget_s) and budget_s > 0):
+            raise ValueError(f"budget must be a positive, finite number of seconds, got "
+                             f"{budget_s!r}")
         name, self.graph = resolve_graph(task)
         self.task = name or self.graph.name or "graph"
         self.out_dir = Path(out_dir)
@@ -155,10 +188,19 @@ class RunRecorder:
         self.episodes = 0
         self.iteration = 0
         self._elapsed_before = 0.0
-        self._t0 = time.perf_counter()
+        self._t0 = time.perf_counter() if clock_start is None else float(clock_start)
         self._rate_mark = (self._t0, 0)
+        self.reserve_s = 1.0  # expected duration of the final checkpoint (a guess until measured)
+        self._measured = False
+        self._last_ckpt: float | None = None  # elapsed_s at the end of this session's last one
+        self._stop: Any = None  # the StopRequest of catch_signals() while it is active
+        self._stopped_by: str | None = None  # its signal, once the block is left
         self.baselines = dict(reference_costs(self.graph, cost_model))
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ValueError(f"{self.out_dir} exists and is not a directory; the run needs a "
+                             "directory of its own")
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        _pyplot()  # imported now, within the budget, not by the final checkpoint's plot
         if resume:
             self._load_recorder()
         elif self.checkpoint_dir is not None:
@@ -205,6 +247,37 @@ class RunRecorder:
 
     def out_of_time(self) -> bool:
         return self.time_left() <= 0
+
+    # -- stopping -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def catch_signals(self) -> Iterator[None]:
+        """Within this block the first SIGINT or SIGTERM only sets :attr:`interrupted`, which
+        makes :meth:`should_stop` true (module docstring); a second one acts as usual."""
+        from crosscountry_gym.baselines.search.common import stop_on_signals
+
+        with stop_on_signals() as req:
+            self._stop = req
+            try:
+                yield
+            finally:
+                self._stop = None
+                self._stopped_by = req.signal
+
+    @property
+    def interrupted(self) -> str | None:
+        """The stop signal received ("SIGINT", "SIGTERM"), or ``None``."""
+        if self._stop is not None:
+            return self._stop.signal
+        return self._stopped_by
+
+    def should_stop(self, upcoming_s: float = 0.0) -> bool:
+        """True once a stop signal arrived, or when the time left would not cover
+        ``upcoming_s`` (work that cannot be cut once started) plus the final checkpoint
+        (:attr:`reserve_s`, with a margin: 1.5 x + 0.1 s)."""
+        if self.interrupted is not None:
+            return True
+        return self.time_left() <= upcoming_s + 1.5 * self.reserve_s + 0.1
 
     # -- results ------------------------------------------------------------------------------
 
@@ -308,6 +381,29 @@ class RunRecorder:
         shutil.rmtree(old, ignore_errors=True)
         return cur
 
+    def checkpoint(self, write_agent: Callable[[Path], None]) -> Path:
+        """:meth:`save_checkpoint`, then ``best_order.json`` and the plot
+        (:meth:`write_outputs`); :attr:`reserve_s` becomes the longest one of the session."""
+        t = time.perf_counter()
+        path = self.save_checkpoint(write_agent)
+        self.write_outputs()
+        took = time.perf_counter() - t
+        self.reserve_s = max(self.reserve_s, took) if self._measured else took
+        self._measured = True
+        self._last_ckpt = self.elapsed_s
+        return path
+
+    def maybe_checkpoint(self, write_agent: Callable[[Path], None], every_s: float,
+                         upcoming_s: float = 0.0) -> bool:
+        """Call after every iteration: a :meth:`checkpoint` after this session's first
+        iteration and then every ``every_s`` seconds, except when the run is about to stop
+        anyway (its final checkpoint follows). True if one was written."""
+        due = self._last_ckpt is None or self.elapsed_s - self._last_ckpt >= every_s
+        if not due or self.should_stop(upcoming_s + self.reserve_s):
+            return False
+        self.checkpoint(write_agent)
+        return True
+
     def _load_recorder(self) -> None:
         ckpt = self.checkpoint_dir
         if ckpt is None:
@@ -325,7 +421,6 @@ class RunRecorder:
         self.env_steps, self.episodes = int(st["env_steps"]), int(st["episodes"])
         self.iteration = int(st["iteration"])
         self._elapsed_before = float(st["elapsed_s"])
-        self._t0 = time.perf_counter()
         self._rate_mark = (self._t0, self.episodes)
         if not self.csv_path.exists():
             with open(self.csv_path, "w", newline="") as fh:
@@ -382,8 +477,17 @@ class RunRecorder:
             task=self.task, method=self.method, seed=self.seed, cost_model=self.cost_model,
             best_cost=self.best_cost, best_order=self.best_order, env_steps=self.env_steps,
             episodes=self.episodes, wall_s=self.elapsed_s, out_dir=str(self.out_dir),
-            baselines=dict(self.baselines),
+            baselines=dict(self.baselines), interrupted=self.interrupted,
         )
+
+    def finish(self, write_agent: Callable[[Path], None]) -> TrainResult:
+        """The end of a run: the final :meth:`checkpoint`; returns the result, or raises
+        :class:`RunInterrupted` (carrying it) if a stop signal ended the run."""
+        self.checkpoint(write_agent)
+        result = self.result()
+        if result.interrupted is not None:
+            raise RunInterrupted(result.interrupted, result)
+        return result
 
 
 def _hardware() -> str:
@@ -394,13 +498,20 @@ def _hardware() -> str:
     return f"{os.cpu_count()} CPU cores ({cpu}); JAX devices: {devs}"
 
 
-def plot_learning_curve(csv_path: str | os.PathLike, png_path: str | os.PathLike,
-                        baselines: dict[str, int], title: str = "") -> Path:
-    """Best-so-far and batch-mean cost vs environment steps, with the heuristic lines."""
+def _pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (the first import takes a second or more)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_learning_curve(csv_path: str | os.PathLike, png_path: str | os.PathLike,
+                        baselines: dict[str, int], title: str = "") -> Path:
+    """Best-so-far and batch-mean cost vs environment steps, with the heuristic lines."""
+    plt = _pyplot()
 
     steps, best, mean = [], [], []
     with open(csv_path, newline="") as fh:

@@ -68,7 +68,9 @@ def anneal(
         graph: the elimination graph.
         model: cost model, ``"exact"`` or ``"alphagrad"``.
         seconds: wall-clock budget (the search stops at whichever of ``seconds`` and
-            ``max_moves`` comes first; ``max_moves`` makes a run reproducible).
+            ``max_moves`` comes first). A time-bounded run is not reproducible: how many moves
+            fit in the time varies, so the same seed can end with different orders.
+            ``seconds=None, max_moves=N`` is reproducible: the same seed gives the same order.
         seed: RNG seed.
         init: a starting order; default: run r starts from the r-th cheapest distinct greedy
             order (then reverse mode), except the last run, which restarts from the best
@@ -86,6 +88,9 @@ def anneal(
         raise ValueError(f"restarts must be >= 1, got {restarts}")
     if seconds is None and max_moves is None:
         raise ValueError("give a budget: seconds or max_moves")
+    if max_moves is not None and (isinstance(max_moves, bool) or not isinstance(max_moves, int)
+                                  or max_moves < 1):
+        raise ValueError(f"max_moves must be a positive int, got {max_moves!r}")
     deadline = Deadline(seconds)
     rng = random.Random(seed)
     if init is None:
@@ -107,6 +112,11 @@ def anneal(
     accepted = 0
     last_report = time.perf_counter()
     per_run = None if max_moves is None else max(1, max_moves // restarts)
+
+    def used() -> float:  # fraction of the budget used, for progress reports
+        if seconds is None:
+            return min(1.0, moves / max(1, per_run * restarts))
+        return deadline.fraction()
     for run in range(restarts):
         if run:
             # the middle runs explore from the next greedy orders, the last one intensifies
@@ -143,7 +153,7 @@ def anneal(
                 temp = t_hi * ratio ** min(1.0, frac)
                 now = time.perf_counter()
                 if progress and now - last_report > 0.2:
-                    progress(best, deadline.fraction())
+                    progress(best, used())
                     last_report = now
             lo, block = _propose(inc.order, rng, mean_dist)
             new = inc.block_cost(lo, block)
@@ -156,13 +166,13 @@ def anneal(
                 if inc.total < best:
                     best, best_order = inc.total, list(inc.order)
                     if progress:
-                        progress(best, deadline.fraction())
+                        progress(best, used())
         if window >= 2 and not deadline.expired() and (stop_at is None or best > stop_at):
             res = window_polish(graph, best_order, model, width=window, deadline=deadline)
             if res[1] < best:
                 best_order, best = list(res[0]), res[1]
                 if progress:
-                    progress(best, deadline.fraction())
+                    progress(best, used())
         if deadline.expired() or (stop_at is not None and best <= stop_at):
             break
     return finish(

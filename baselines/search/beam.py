@@ -39,13 +39,16 @@ def beam_search(
     guide: str = "excess",
     seed: int = 0,
     seconds: float | None = None,
+    max_expanded: int | None = None,
     progress: Progress | None = None,
 ) -> SearchResult:
     """Beam search; returns the cheapest complete order found.
 
     ``seed`` breaks ties among equally scored children at random (reproducibly). If
     ``seconds`` runs out, the remaining layers are finished greedily (width 1), so a full
-    order is always returned.
+    order is always returned. ``stats["expanded"]`` counts the children priced (the work
+    unit of ``solve(..., moves=N)``); once it reaches ``max_expanded`` the remaining layers are
+    finished greedily too (a limit that, unlike ``seconds``, keeps the result reproducible).
     """
     t0 = time.perf_counter()
     if width < 1:
@@ -63,9 +66,11 @@ def beam_search(
     beam = [(0, 0, root, order0, remaining0)]
     n = len(graph.eliminable)
     layer = 0
+    expanded = 0
     while any(entry[4] for entry in beam):
         layer += 1
-        w = 1 if deadline.expired() else width
+        over = max_expanded is not None and expanded >= max_expanded
+        w = 1 if over or deadline.expired() else width
         cands: dict[int, tuple[float, int, int, int]] = {}  # child mask -> (score, tie, idx, v)
         for idx, (score, _g, st, _, rem) in enumerate(beam):
             if not rem:
@@ -74,6 +79,7 @@ def beam_search(
                 if key not in cands or item < cands[key]:
                     cands[key] = item
                 continue
+            expanded += len(rem)
             for v in rem:
                 c = st.step_cost(v)
                 s = score + c - lb.get(v, 0)
@@ -100,4 +106,5 @@ def beam_search(
         if progress:
             progress(min(e[1] for e in beam), min(1.0, len(beam[0][3]) / max(n, 1)))
     best = min(beam, key=lambda e: e[1])
-    return finish(graph, best[3], model, "beam", t0, stats={"width": width, "guide": guide})
+    return finish(graph, best[3], model, "beam", t0, stats={"width": width, "guide": guide,
+                                                          "expanded": expanded})

@@ -1,10 +1,15 @@
 """Shared pieces of the search baselines: the result record, time budgets, progress reports,
-the starting orders, and the proven-safe reduction (eliminate free vertices first)."""
+the starting orders, the proven-safe reduction (eliminate free vertices first), and the stop
+request that lets Ctrl-C end a search with its best order (:func:`stop_on_signals`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +18,8 @@ from crosscountry_gym.engine import cost as reference_cost
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import CostModel
 
-__all__ = ["SearchResult", "Progress", "Deadline", "greedy_starts", "eliminate_free"]
+__all__ = ["SearchResult", "Progress", "Deadline", "greedy_starts", "eliminate_free",
+           "StopRequest", "stop_on_signals", "stop_requested"]
 
 Progress = Callable[[int, float], None]
 """``progress(best_cost_so_far, fraction_of_budget_used)``; called on every improvement and at
@@ -53,8 +59,67 @@ def finish(
     return SearchResult(order, c, model, method, time.perf_counter() - t0, **kw)
 
 
+class StopRequest:
+    """What :func:`stop_on_signals` yields: ``signal`` is the name of the first stop signal
+    received (``"SIGINT"``, ``"SIGTERM"``), ``None`` while none has arrived."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+
+_STOP: list[StopRequest] = []  # the innermost active stop_on_signals() scope, if any
+
+
+def stop_requested() -> bool:
+    """True once a stop signal arrived inside :func:`stop_on_signals`; every
+    :class:`Deadline` then reports itself expired, so a running search returns its best order."""
+    return bool(_STOP) and _STOP[-1].signal is not None
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM),
+) -> Iterator[StopRequest]:
+    """Within this block the first SIGINT / SIGTERM does not raise: it makes every search
+    deadline expire, so the search stops at its next check and returns the best order found
+    so far (``crosscountry-gym solve`` uses it to print and write that order on Ctrl-C). A
+    second signal acts as usual (KeyboardInterrupt for SIGINT). Off the main thread, where
+    Python cannot install signal handlers, it does nothing."""
+    req = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield req
+        return
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+
+    def handler(signum: int, frame: Any) -> None:
+        if req.signal is None:
+            req.signal = signal.Signals(signum).name
+            return
+        _forward(signum, frame, previous[signum])
+
+    for sig in signals:
+        signal.signal(sig, handler)
+    _STOP.append(req)
+    try:
+        yield req
+    finally:
+        _STOP.remove(req)
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)
+
+
+def _forward(signum: int, frame: Any, prev: Any) -> None:
+    """Deliver a signal as the handler that was installed before ours would have."""
+    if callable(prev):
+        prev(signum, frame)
+    elif prev == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
 class Deadline:
-    """Wall-clock budget. ``seconds=None`` means unlimited."""
+    """Wall-clock budget. ``seconds=None`` means unlimited. Every deadline counts as expired
+    once a stop was requested (:func:`stop_requested`)."""
 
     def __init__(self, seconds: float | None):
         if seconds is not None and seconds < 0:
@@ -71,7 +136,7 @@ class Deadline:
         return min(1.0, self.elapsed() / self.seconds)
 
     def expired(self) -> bool:
-        return self.seconds is not None and self.elapsed() >= self.seconds
+        return stop_requested() or (self.seconds is not None and self.elapsed() >= self.seconds)
 
 
 def greedy_starts(graph: Graph, model: CostModel) -> list[tuple[int, tuple[int, ...], str]]:

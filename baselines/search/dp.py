@@ -153,11 +153,15 @@ def window_polish(
     width: int = 10,
     max_passes: int = 20,
     deadline: Deadline | None = None,
+    max_windows: int | None = None,
 ) -> tuple[tuple[int, ...], int]:
     """Slide an optimal window of ``width`` over the order (stride width/2) until a full pass
-    finds no improvement; returns ``(order, cost)``. Never worse than the input."""
+    finds no improvement; returns ``(order, cost)``. Never worse than the input. Stops early
+    when ``deadline`` expires or after ``max_windows`` window DPs (a budget that, unlike the
+    deadline, makes the result reproducible)."""
     if width < 2:
         raise ValueError(f"window width must be >= 2, got {width}")
+    windows = 0
     inc = IncrementalOrder(graph, order, model)
     n = len(inc.order)
     stride = max(1, width // 2)
@@ -169,6 +173,9 @@ def window_polish(
         for s in starts:
             if deadline is not None and deadline.expired():
                 return tuple(inc.order), inc.total
+            if max_windows is not None and windows >= max_windows:
+                return tuple(inc.order), inc.total
+            windows += 1
             try:
                 improved |= window_move(inc, s, width, deadline)
             except TimeoutError:

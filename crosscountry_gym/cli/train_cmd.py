@@ -3,39 +3,39 @@
 Writes into ``--out`` (default ``runs/<agent>_<task>_s<seed>``): ``metrics.csv``,
 ``learning_curve.png``, ``best_order.json`` (leaderboard-ready, track "learned") and
 ``checkpoint/``; ``--resume`` continues that checkpoint until the total run time reaches
-``--budget``. Heavy imports (torch, JAX agents) happen only when the command runs, so
-``crosscountry-gym --help`` stays fast.
+``--budget`` (counted from the start of the command, imports included; never overshot).
+A checkpoint (with ``best_order.json``) is written after the first iteration and then every
+``--checkpoint-every`` minutes. Ctrl-C or SIGTERM stops the run with a final checkpoint and
+``best_order.json``, prints the summary and one line on stderr, and exits with 128 + the signal
+number; ``--resume`` continues it. Heavy imports (torch, JAX agents) happen only when the
+command runs, so ``crosscountry-gym --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
+from crosscountry_gym.cli import CLIError
+from crosscountry_gym.cli import positive_float as _positive_float
+from crosscountry_gym.cli import positive_int as _positive_int
 from crosscountry_gym.sparsity import DEFAULT_MODEL, MODELS
 
 AGENTS = ("ppo", "alphazero")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        val = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not val > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return val
-
-
-def _positive_int(text: str) -> int:
+def _seed(text: str) -> int:
     try:
         val = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if val < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    if not 0 <= val < 2**31:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2^31), got {text}")
     return val
 
 
@@ -50,9 +50,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("agent", choices=AGENTS, help="which agent to train")
     p.add_argument("--task", required=True,
                    help="task name or alias (see `crosscountry-gym tasks`)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("--budget", type=_positive_float, required=True, metavar="MINUTES",
-                   help="total wall-time budget of the run in minutes (resumes included)")
+                   help="total wall-time budget of the run in minutes, from the start of the "
+                   "command, resumed sessions included (a finite number > 0; not overshot)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run directory (default runs/<agent>_<task>_s<seed>)")
     p.add_argument("--resume", action="store_true",
@@ -68,18 +69,22 @@ def register(subparsers: Any) -> None:
                    help="override one field of the agent's config (AZConfig / PPOConfig), e.g. "
                    "--set updates_per_iteration=8; repeatable")
     p.add_argument("--checkpoint-every", type=_positive_float, default=2.0, metavar="MINUTES",
-                   help="checkpoint interval (default 2 minutes)")
+                   help="checkpoint interval (default 2 minutes; the first checkpoint comes "
+                   "after the first iteration, the last on Ctrl-C / SIGTERM or at the end)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()  # the budget counts from here (imports, set-up, compile)
     from crosscountry_gym import tasks
 
     task, _ = tasks.resolve_graph(args.task)  # the canonical name; unknown ones raise
     if args.simulations is not None and args.agent != "alphazero":
         raise ValueError("--simulations applies to alphazero only")
     out = args.out or f"runs/{args.agent}_{task}_s{args.seed}"
+    if Path(out).exists() and not Path(out).is_dir():
+        raise CLIError(f"--out {out}: exists and is not a directory")
     budget_s = args.budget * 60.0
     overrides: dict[str, Any] = {}
     if args.num_envs is not None:
@@ -107,12 +112,19 @@ def run(args: argparse.Namespace) -> int:
                         steps=rec.env_steps, refresh=False)
         bar.refresh()
 
+    from crosscountry_gym.baselines.rl.training import RunInterrupted
+
+    interrupted = None
     try:
-        result = agent.train(
-            task, seed=args.seed, budget_s=budget_s, out_dir=out, resume=args.resume,
-            config=config, cost_model=args.cost_model,
-            checkpoint_every_s=args.checkpoint_every * 60.0, on_log=on_log,
-        )
+        try:
+            result = agent.train(
+                task, seed=args.seed, budget_s=budget_s, out_dir=out, resume=args.resume,
+                config=config, cost_model=args.cost_model,
+                checkpoint_every_s=args.checkpoint_every * 60.0, on_log=on_log,
+                clock_start=started,
+            )
+        except RunInterrupted as stop:
+            result, interrupted = stop.result, stop.signal
         if bar is not None:  # final state, also when the budget ended before the first log
             bar.n = min(result.wall_s, budget_s)
             bar.set_postfix(best=result.best_cost, episodes=result.episodes,
@@ -122,6 +134,13 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     summary = {k: v for k, v in result.as_dict().items() if k != "best_order"}
     print(json.dumps(summary, indent=1), file=sys.stdout)
+    if interrupted is not None:
+        best = ("no episode had finished, so there is no best_order.json"
+                if result.best_cost is None else
+                f"best_order.json (best cost {result.best_cost})")
+        print(f"crosscountry-gym train: interrupted by {interrupted}: saved the checkpoint and "
+              f"{best} in {out}; continue with --resume", file=sys.stderr)
+        return 128 + int(getattr(signal, interrupted))
     return 0
 
 

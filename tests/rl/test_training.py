@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from crosscountry_gym import cost
 from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
 from crosscountry_gym.baselines.rl.training import (
+    RunInterrupted,
     RunRecorder,
     baseline_costs,
     random_order_costs,
@@ -79,8 +83,12 @@ def test_wrong_claimed_cost_and_bad_orders_raise(tmp_path, tiny_graph):
 def test_bad_arguments(tmp_path, tiny_graph):
     with pytest.raises(ValueError, match="unknown cost model 'fast'"):
         _rec(tmp_path, tiny_graph, cost_model="fast")
-    with pytest.raises(ValueError, match="budget"):
-        _rec(tmp_path, tiny_graph, budget_s=0)
+    for bad in (0, -1.0, float("inf"), float("nan"), True, "60"):
+        with pytest.raises(ValueError, match="budget must be a positive, finite number"):
+            _rec(tmp_path, tiny_graph, budget_s=bad)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="is not a directory"):
+        RunRecorder(tmp_path / "afile", tiny_graph, method="ppo", seed=0, budget_s=1)
     with pytest.raises(ValueError, match="unknown task"):
         RunRecorder(tmp_path / "x", "NoSuchTask", method="ppo", seed=0, budget_s=1)
     with pytest.raises(TypeError, match="task name"):
@@ -149,3 +157,55 @@ def test_task_names_tasks_and_graphs_resolve_alike(tmp_path, tiny_graph):
     assert by_name.graph.fingerprint == by_task.graph.fingerprint == task.graph.fingerprint
     assert by_name.baselines == dict(reference_costs(task.graph))
     assert _rec(tmp_path / "c", tiny_graph).task == (tiny_graph.name or "graph")
+
+
+def _agent_file(d):
+    (d / "agent.bin").write_bytes(b"x")
+
+
+def test_checkpoints_come_early_then_every_interval_and_write_the_order(tmp_path, tiny_graph):
+    rec = _rec(tmp_path, tiny_graph)
+    mk = markowitz_order(tiny_graph)
+    rec.record_episodes([mk], [cost(tiny_graph, mk)])
+    rec.log([cost(tiny_graph, mk)])
+    assert rec.maybe_checkpoint(_agent_file, every_s=1e9)  # the first iteration's
+    assert (rec.checkpoint_dir / "agent.bin").is_file() and rec.json_path.is_file()
+    assert json.loads(rec.json_path.read_text())["claimed_cost"] == cost(tiny_graph, mk)
+    assert rec.reserve_s > 0  # its duration: the expected cost of the final checkpoint
+    assert not rec.maybe_checkpoint(_agent_file, every_s=1e9)  # not due
+    assert rec.maybe_checkpoint(_agent_file, every_s=0.0)  # due
+    # near the end of the budget the periodic checkpoint is skipped (the final one follows)
+    late = _rec(tmp_path / "late", tiny_graph, budget_s=0.5)
+    assert not late.maybe_checkpoint(_agent_file, every_s=0.0, upcoming_s=1.0)
+
+
+def test_should_stop_leaves_room_for_what_cannot_be_cut(tmp_path, tiny_graph):
+    rec = _rec(tmp_path, tiny_graph, budget_s=30.0)
+    assert not rec.should_stop() and not rec.should_stop(upcoming_s=10.0)
+    assert rec.should_stop(upcoming_s=30.0)  # the next iteration would overshoot
+    rec.reserve_s = 20.0  # a final checkpoint that long leaves no room for 10 s more
+    assert rec.should_stop(upcoming_s=10.0)
+    started = _rec(tmp_path / "b", tiny_graph, budget_s=1.0, clock_start=time.perf_counter() - 5)
+    assert started.elapsed_s >= 5 and started.should_stop()  # the clock counts from clock_start
+
+
+def test_catch_signals_turns_the_first_signal_into_a_stop(tmp_path, tiny_graph):
+    rec = _rec(tmp_path, tiny_graph)
+    before = signal.getsignal(signal.SIGINT)
+    with rec.catch_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # the handler runs at the next bytecode
+        assert rec.interrupted == "SIGINT" and rec.should_stop()
+        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C aborts as usual
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+    assert signal.getsignal(signal.SIGINT) is before
+    assert rec.interrupted == "SIGINT"
+    with pytest.raises(RunInterrupted) as exc:
+        rec.finish(_agent_file)
+    assert exc.value.signal == "SIGINT" and exc.value.result.interrupted == "SIGINT"
+    assert (rec.checkpoint_dir / "agent.bin").is_file()
+    quiet = _rec(tmp_path / "q", tiny_graph)
+    with quiet.catch_signals():
+        pass
+    assert quiet.interrupted is None and quiet.finish(_agent_file).interrupted is None

@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from random_dags import brute_force, scalar_dag, typed_dag
 
 from crosscountry_gym import tasks
 from crosscountry_gym.baselines.search import (
@@ -17,8 +18,6 @@ from crosscountry_gym.baselines.search import (
 from crosscountry_gym.baselines.search.dp import optimal_block
 from crosscountry_gym.engine import cost
 from crosscountry_gym.sparsity import CODES, merge_rule, product_rule
-
-from random_dags import brute_force, scalar_dag, typed_dag
 
 MODELS = ("exact", "alphagrad")
 

@@ -4,6 +4,7 @@ window move never worsens an order, heuristics never beat the optimum."""
 import random
 
 import pytest
+from random_dags import brute_force, scalar_dag, typed_dag
 
 from crosscountry_gym.baselines.search import (
     IncrementalOrder,
@@ -16,8 +17,6 @@ from crosscountry_gym.baselines.search import (
     window_polish,
 )
 from crosscountry_gym.engine import cost
-
-from random_dags import brute_force, scalar_dag, typed_dag
 
 MODELS = ("exact", "alphagrad")
 

@@ -27,7 +27,9 @@ Reads top to bottom:
 5. **The training loop** (:func:`train`): iterations until the wall-time budget is spent, with
    the best order kept by :class:`..training.RunRecorder`, which re-costs every new best with the
    NumPy reference (bugs 2 and 3 of ``docs/rl.md`` §P8); :func:`moves_per_second` measures
-   self-play throughput.
+   self-play throughput. A compiled iteration cannot be cut, so the loop starts an iteration
+   only if the last one's duration (compile time excluded) and the final checkpoint still fit
+   in the budget; SIGINT / SIGTERM end the run after the running iteration, with a checkpoint.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ __all__ = ["AlphaZero", "TrainState", "make_search", "make_self_play", "make_ite
 AXIS = "data"
 """Name of the device axis of the data-parallel mesh."""
 _COMPILED: dict[tuple, Callable] = {}  # jitted iteration per (graph, config, model, devices)
+_EXECUTABLES: dict[tuple, Any] = {}  # its compiled executable (same keys), built on first use
 
 
 class TrainState(NamedTuple):
@@ -283,6 +286,9 @@ class AlphaZero:
                 mesh=self.mesh, state_sharding=self.state_sharding, local_envs=self.local_envs,
             )
         self._iterate = _COMPILED[cache_key]
+        self._cache_key = cache_key
+        self.compile_s = 0.0  # seconds the first iterate() spent compiling (0 if cached)
+        self.iteration_s = 0.0  # seconds the last iterate() took, compile time excluded
 
     def model(self, params=None) -> AZNet:
         """The current network (host copy of replicated parameters)."""
@@ -290,9 +296,19 @@ class AlphaZero:
 
     def iterate(self) -> dict[str, Any]:
         """Run one iteration; returns host NumPy ``cost`` [num_envs], ``order`` [num_envs, V]
-        (complete orders, 0-padded), ``length``, ``invalid`` and the mean losses."""
-        self.state, out = self._iterate(self.state)
+        (complete orders, 0-padded), ``length``, ``invalid`` and the mean losses.
+
+        The first call in a process compiles the iteration (timed apart, as ``compile_s``);
+        ``iteration_s`` is the duration of the last call without it."""
+        exe = _EXECUTABLES.get(self._cache_key)
+        if exe is None:
+            t = time.perf_counter()
+            exe = _EXECUTABLES[self._cache_key] = self._iterate.lower(self.state).compile()
+            self.compile_s = time.perf_counter() - t
+        t = time.perf_counter()
+        self.state, out = exe(self.state)
         out = _to_host(out)
+        self.iteration_s = time.perf_counter() - t
         if np.any(out["invalid"]) or np.any(out["length"] != self.horizon):
             raise RuntimeError("self-play took an illegal action or stopped early; this is a bug")
         return out
@@ -359,39 +375,45 @@ def train(
     max_iterations: int | None = None,
     checkpoint_every_s: float = 120.0,
     on_log: Callable[[RunRecorder, dict[str, Any]], None] | None = None,
+    clock_start: float | None = None,
 ) -> TrainResult:
     """Train AlphaZero on ``task`` (a task name, a :class:`Task` or a :class:`Graph`) until
     ``budget_s`` seconds of run time (or ``max_iterations``) are used; writes the run directory
     (see :class:`RunRecorder`).
 
     ``on_log(recorder, row)`` is called after every iteration (the CLI's progress bar).
+    Checkpoints after the first iteration and every ``checkpoint_every_s``; an iteration is
+    started only if it is expected to end within the budget (module docstring). SIGINT /
+    SIGTERM stop the run after the running iteration with a final checkpoint and raise
+    :class:`RunInterrupted` (``docs/rl.md``). ``clock_start``: see :class:`RunRecorder`.
     """
     config = config or AZConfig()
     rec = RunRecorder(
         out_dir, task, method="alphazero", seed=seed, cost_model=cost_model, budget_s=budget_s,
         extra_fields=("policy_loss", "policy_kl", "value_loss"),
-        config=config.as_dict(), resume=resume,
+        config=config.as_dict(), resume=resume, clock_start=clock_start,
     )
-    agent = AlphaZero(rec.graph, config, seed=seed, cost_model=cost_model)
-    if resume:
-        agent.load(rec.checkpoint_dir)
-    last_ckpt = rec.elapsed_s
-    done = 0
-    while not rec.out_of_time() and (max_iterations is None or done < max_iterations):
-        out = agent.iterate()
-        done += 1
-        orders = [o[: agent.horizon] for o in out["order"]]
-        rec.add_env_steps(len(orders) * agent.horizon)
-        rec.record_episodes(orders, out["cost"])
-        row = rec.log(out["cost"], policy_loss=out["policy_loss"], policy_kl=out["policy_kl"],
-                      value_loss=out["value_loss"])
-        if on_log is not None:
-            on_log(rec, row)
-        if rec.elapsed_s - last_ckpt >= checkpoint_every_s:
-            rec.save_checkpoint(agent.save)
-            last_ckpt = rec.elapsed_s
-    rec.save_checkpoint(agent.save)
-    return rec.write_outputs()
+    with rec.catch_signals():
+        agent = AlphaZero(rec.graph, config, seed=seed, cost_model=cost_model)
+        if resume:
+            agent.load(rec.checkpoint_dir)
+        done = 0
+        while not rec.should_stop(agent.iteration_s) and (
+            max_iterations is None or done < max_iterations
+        ):
+            out = agent.iterate()
+            done += 1
+            orders = [o[: agent.horizon] for o in out["order"]]
+            rec.add_env_steps(len(orders) * agent.horizon)
+            rec.record_episodes(orders, out["cost"])
+            row = rec.log(out["cost"], policy_loss=out["policy_loss"],
+                          policy_kl=out["policy_kl"], value_loss=out["value_loss"])
+            if on_log is not None:
+                on_log(rec, row)
+            if max_iterations is None or done < max_iterations:
+                rec.maybe_checkpoint(agent.save, checkpoint_every_s,
+                                     upcoming_s=agent.iteration_s)
+        return rec.finish(agent.save)
 
 
 def moves_per_second(graph: Graph, config: AZConfig, *, seed: int = 0, repeats: int = 2) -> float:
