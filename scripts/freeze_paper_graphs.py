@@ -1,7 +1,8 @@
-"""Regenerate ``tasks/data/*.json`` (the frozen benchmark graphs) from the spec's
-``paper_reference.json``. Run once; the output is committed package data.
+"""Regenerate ``tasks/data/*.json`` (the frozen benchmark graphs) from the paper's reference
+data, kept in the repository as ``tests/data/paper_reference.json`` (``docs/tasks.md`` section 7).
+Run once; the output is committed package data.
 
-    python scripts/freeze_paper_graphs.py ../shared/spec/paper_reference.json
+    python scripts/freeze_paper_graphs.py [tests/data/paper_reference.json]
 """
 
 import json
@@ -48,4 +49,5 @@ def main(src: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/spec/paper_reference.json")
+    default = Path(__file__).resolve().parents[1] / "tests" / "data" / "paper_reference.json"
+    main(sys.argv[1] if len(sys.argv) > 1 else str(default))

@@ -6,7 +6,7 @@ from crosscountry_gym import Graph, InvalidOrderError, cost, step_costs, tasks
 from crosscountry_gym.baselines import forward_order, markowitz_order, reverse_order
 from crosscountry_gym.engine import eliminate_reference
 
-PAPER = {  # paper_results.md §1: fwd, rev, minimal Markowitz, published order (alphagrad model)
+PAPER = {  # docs/tasks.md §7.1: fwd, rev, minimal Markowitz, published order (alphagrad model)
     "RoeFlux_1d": (620, 364, 407, 320),
     "RoeFlux_3d": (1556, 979, 956, 811),
     "RobotArm_6DOF": (397, 301, 288, 231),

@@ -1,6 +1,6 @@
 """The product and merge rules against the spec's worked examples and override lists.
 
-The override tables of cost_model.md §8 list, for each deviating entry, both the paper's value
+The override tables of docs/cost_model.md §8 list, for each deviating entry, both the paper's value
 and the consistent value. The consistent column is an independent check of our derived rule; the
 paper column checks the alphagrad tables. Counting the differing table entries checks that the
 override lists are complete and that no override is accidentally equal to the rule.
@@ -26,7 +26,7 @@ def sym(pr) -> str:
     return "*".join(n for n, e in zip(INDEX_NAMES, pr.exponents, strict=True) if e) or "1"
 
 
-# cost_model.md §4.4 (in-edge, out-edge, cost, result type)
+# docs/cost_model.md §4.4 (in-edge, out-edge, cost, result type)
 WORKED = [
     (1, 1, "T1*T2*V1*V2*S1*S2", 1),
     (6, 1, "T1*T2*S1*S2", 1),
@@ -67,7 +67,7 @@ def test_structural_and_special_products(x):
 
 
 def test_merge_examples():
-    # cost_model.md §6
+    # docs/cost_model.md §6
     assert merge_rule(6, 2) == 2
     assert merge_rule(-8, 8) == 6
     assert merge_rule(-6, 6) == 6
@@ -78,7 +78,7 @@ def test_merge_examples():
     assert merge_rule(11, 11) == 11 and merge_rule(11, 6) == 1
 
 
-# cost_model.md §8.1: pair -> (paper cost, consistent cost)
+# docs/cost_model.md §8.1: pair -> (paper cost, consistent cost)
 COST_OVERRIDES = {
     (-10, -10): ("0", "1"), (-10, 10): ("0", "1"), (10, -10): ("0", "1"),
     (-10, -9): ("T1*T2", "T1"), (-10, -8): ("T1*T2", "T1"),

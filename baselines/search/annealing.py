@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from crosscountry_gym.graph import Graph
-from crosscountry_gym.sparsity import CostModel
+from crosscountry_gym.sparsity import DEFAULT_MODEL, CostModel, cost_model_arg
 
 from .common import Deadline, Progress, SearchResult, finish, greedy_starts
 from .dp import window_polish
@@ -49,7 +49,7 @@ def _propose(order: list[int], rng: random.Random, mean_dist: float) -> tuple[in
 
 def anneal(
     graph: Graph,
-    model: CostModel = "exact",
+    cost_model: CostModel = DEFAULT_MODEL,
     *,
     seconds: float = 10.0,
     seed: int = 0,
@@ -61,6 +61,7 @@ def anneal(
     max_moves: int | None = None,
     stop_at: int | None = None,
     progress: Progress | None = None,
+    model: CostModel | None = None,
 ) -> SearchResult:
     """Simulated annealing; returns the best order found within ``seconds`` (or ``max_moves``).
 
@@ -83,6 +84,7 @@ def anneal(
         stop_at: stop as soon as an order this cheap is found (e.g. a proven lower bound).
         progress: optional callback ``(best cost, fraction of budget)``.
     """
+    model = cost_model_arg(cost_model, model)  # ``model=`` is deprecated
     t0 = time.perf_counter()
     if restarts < 1:
         raise ValueError(f"restarts must be >= 1, got {restarts}")

@@ -23,7 +23,7 @@ import time
 
 from crosscountry_gym.engine import make_state
 from crosscountry_gym.graph import Graph
-from crosscountry_gym.sparsity import CostModel
+from crosscountry_gym.sparsity import DEFAULT_MODEL, CostModel, cost_model_arg
 
 from .bounds import vertex_lower_bounds
 from .common import Deadline, Progress, SearchResult, eliminate_free, finish
@@ -33,7 +33,7 @@ __all__ = ["beam_search"]
 
 def beam_search(
     graph: Graph,
-    model: CostModel = "exact",
+    cost_model: CostModel = DEFAULT_MODEL,
     *,
     width: int = 64,
     guide: str = "excess",
@@ -41,6 +41,7 @@ def beam_search(
     seconds: float | None = None,
     max_expanded: int | None = None,
     progress: Progress | None = None,
+    model: CostModel | None = None,
 ) -> SearchResult:
     """Beam search; returns the cheapest complete order found.
 
@@ -50,6 +51,7 @@ def beam_search(
     unit of ``solve(..., moves=N)``); once it reaches ``max_expanded`` the remaining layers are
     finished greedily too (a limit that, unlike ``seconds``, keeps the result reproducible).
     """
+    model = cost_model_arg(cost_model, model)  # ``model=`` is deprecated
     t0 = time.perf_counter()
     if width < 1:
         raise ValueError(f"beam width must be >= 1, got {width}")

@@ -5,7 +5,7 @@ A node is a state (the graph after eliminating a prefix). It is pruned when
 * ``g + h >= incumbent``: ``g`` is the cost so far and ``h`` the min-cut lower bound of the
   vertices still to eliminate (:mod:`.bounds`; admissible and consistent), or
 * the same state was reached before at a cost ``<= g`` (transposition table). States are keyed
-  by the eliminated set on scalar graphs (order-independent, ``cost_model.md`` 10.1) and by the
+  by the eliminated set on scalar graphs (order-independent, ``docs/cost_model.md`` section 10.1) and by the
   full state (set plus every edge record) on typed graphs, so the search is exact in both
   cost models.
 
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from crosscountry_gym.engine import SearchState, make_state
 from crosscountry_gym.engine import cost as reference_cost
 from crosscountry_gym.graph import Graph
-from crosscountry_gym.sparsity import CostModel
+from crosscountry_gym.sparsity import DEFAULT_MODEL, CostModel, cost_model_arg
 
 from .bounds import lower_bound, vertex_lower_bounds
 from .common import Deadline, Progress, SearchResult, eliminate_free, finish, greedy_starts
@@ -41,13 +41,14 @@ class _Stop(Exception):
 
 def branch_and_bound(
     graph: Graph,
-    model: CostModel = "exact",
+    cost_model: CostModel = DEFAULT_MODEL,
     *,
     initial_order: Sequence[int] | None = None,
     seconds: float | None = 60.0,
     max_nodes: int | None = None,
     dynamic_depth: int = 0,
     progress: Progress | None = None,
+    model: CostModel | None = None,
 ) -> SearchResult:
     """Branch-and-bound; proves optimality when it finishes within the limits.
 
@@ -59,6 +60,7 @@ def branch_and_bound(
         dynamic_depth: recompute the min-cut bound on the current graph for nodes at depth
             < ``dynamic_depth`` (tighter, ~10 ms per node on the paper tasks).
     """
+    model = cost_model_arg(cost_model, model)  # ``model=`` is deprecated
     t0 = time.perf_counter()
     deadline = Deadline(seconds)
     if initial_order is None:

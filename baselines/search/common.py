@@ -37,12 +37,17 @@ class SearchResult:
 
     order: tuple[int, ...]
     cost: int
-    model: str
+    cost_model: str
     method: str
     seconds: float
     lower_bound: int | None = None
     optimal: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        """Deprecated name of :attr:`cost_model`."""
+        return self.cost_model
 
 
 def finish(

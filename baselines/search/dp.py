@@ -1,6 +1,6 @@
 """Exact dynamic programming over eliminated sets, and the window move built on it.
 
-``C(S) = min_{v in S} C(S - {v}) + cost(v | S - {v})`` (``cost_model.md`` 10.1). On scalar graphs
+``C(S) = min_{v in S} C(S - {v}) + cost(v | S - {v})`` (``docs/cost_model.md`` section 10.1). On scalar graphs
 the state after S is order-independent, so keying the DP on the set alone is exact. On typed
 graphs it is not in general (10.2); :func:`subset_dp` then keys on the *whole state* (the set
 plus every edge record), which is exact in every model but may hold several states per set.
@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from crosscountry_gym.engine import SearchState, make_state
 from crosscountry_gym.graph import Graph
-from crosscountry_gym.sparsity import CostModel
+from crosscountry_gym.sparsity import DEFAULT_MODEL, CostModel, cost_model_arg
 
 from .common import Deadline, SearchResult, eliminate_free, finish
 from .incremental import IncrementalOrder
@@ -98,10 +98,11 @@ def optimal_block(
 
 def subset_dp(
     graph: Graph,
-    model: CostModel = "exact",
+    cost_model: CostModel = DEFAULT_MODEL,
     *,
     max_vertices: int = DP_MAX_VERTICES,
     seconds: float | None = None,
+    model: CostModel | None = None,
 ) -> SearchResult:
     """The optimal order by exact DP over eliminated sets (free vertices first, which is safe).
 
@@ -109,6 +110,7 @@ def subset_dp(
     ``TimeoutError`` if ``seconds`` run out. The result has ``optimal=True`` and
     ``lower_bound == cost``.
     """
+    model = cost_model_arg(cost_model, model)  # ``model=`` is deprecated
     t0 = time.perf_counter()
     state = make_state(graph, model)
     remaining = set(graph.eliminable)
@@ -148,17 +150,19 @@ def window_move(inc: IncrementalOrder, start: int, width: int,
 def window_polish(
     graph: Graph,
     order: Sequence[int],
-    model: CostModel = "exact",
+    cost_model: CostModel = DEFAULT_MODEL,
     *,
     width: int = 10,
     max_passes: int = 20,
     deadline: Deadline | None = None,
     max_windows: int | None = None,
+    model: CostModel | None = None,
 ) -> tuple[tuple[int, ...], int]:
     """Slide an optimal window of ``width`` over the order (stride width/2) until a full pass
     finds no improvement; returns ``(order, cost)``. Never worse than the input. Stops early
     when ``deadline`` expires or after ``max_windows`` window DPs (a budget that, unlike the
     deadline, makes the result reproducible)."""
+    model = cost_model_arg(cost_model, model)  # ``model=`` is deprecated
     if width < 2:
         raise ValueError(f"window width must be >= 2, got {width}")
     windows = 0

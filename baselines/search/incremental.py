@@ -6,7 +6,7 @@ re-costed when the state after the block is the same as before the move:
 
 * the prefix ``order[:i]`` is untouched, so its cost and its state are kept (one snapshot per
   position is stored);
-* in a set-exact model (scalar graphs, ``cost_model.md`` 10.1) the state after the block depends
+* in a set-exact model (scalar graphs, ``docs/cost_model.md`` section 10.1) the state after the block depends
   only on the set eliminated, which the move does not change, so the suffix costs the same;
 * otherwise (typed graphs, where the paper's tables are not an algebra, 10.2) the state after the
   new block is compared with the stored one, and only if they differ is the suffix replayed.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from crosscountry_gym.engine import SearchState, make_state, validate_order
 from crosscountry_gym.graph import Graph
-from crosscountry_gym.sparsity import CostModel
+from crosscountry_gym.sparsity import DEFAULT_MODEL, CostModel, cost_model_arg
 
 __all__ = ["IncrementalOrder"]
 
@@ -37,10 +37,12 @@ class IncrementalOrder:
         self,
         graph: Graph,
         order: Sequence[int],
-        model: CostModel = "exact",
+        cost_model: CostModel = DEFAULT_MODEL,
         *,
         kind: str = "auto",
+        model: CostModel | None = None,
     ):
+        model = cost_model_arg(cost_model, model)  # ``model=`` is deprecated
         self.graph = graph
         self.model = model
         self.order = list(validate_order(graph, order))

@@ -73,7 +73,7 @@ def order_record(task: Any, result: Any, seed: int, seconds: float | None, comma
     rec = {
         "task": task.name,
         "fingerprint": task.graph.fingerprint,
-        "cost_model": result.model,
+        "cost_model": result.cost_model,
         "order": list(result.order),
         "cost": result.cost,
         "method": result.method,
@@ -176,9 +176,9 @@ def run(args: argparse.Namespace) -> int:
         tag = "proven optimal" if result.optimal else f"gap {gap}"
         from crosscountry_gym.engine import cost
 
-        paper = cost(task.graph, task.paper.best_order, result.model)
+        paper = cost(task.graph, task.paper.best_order, result.cost_model)
         print(
-            f"{task.name} [{result.model}] {result.method}: cost {result.cost} "
+            f"{task.name} [{result.cost_model}] {result.method}: cost {result.cost} "
             f"(paper best {paper}), lower bound {result.lower_bound}, {tag}, "
             f"{result.seconds:.1f} s" + (f", wrote {out}" if out else "")
         )

@@ -89,7 +89,7 @@ def test_benchmark_graphs_agree_with_reference(kind):
 
 def test_paper_numbers_from_core():
     """fwd / rev / Markowitz / published orders give the paper's 40 numbers in the core too."""
-    want = {  # paper_results.md §1 (alphagrad model)
+    want = {  # docs/tasks.md §7.1 (alphagrad model)
         "RoeFlux_1d": (620, 364, 407, 320),
         "RoeFlux_3d": (1556, 979, 956, 811),
         "RobotArm_6DOF": (397, 301, 288, 231),
@@ -142,7 +142,7 @@ def test_micro_examples(paper_reference):
 
 def test_hand_counted_matvec():
     # f(W, x) = tanh(W @ x), W (8,4), x (4,): W -> v1 type -2, x -> v1 type 1, v1 -> v2 type 6.
-    # Eliminating v1 (cost_model.md §4.4 worked example): pair (W, v2) costs 8 * 4 = 32 (classes
+    # Eliminating v1 (docs/cost_model.md §4.4 worked example): pair (W, v2) costs 8 * 4 = 32 (classes
     # {T1,V1,S1} size 8 and {S2} size 4, {T2,V2} size 1), pair (x, v2) 8*1*4*1 = 32: total 64.
     g = Graph.from_records(
         2, 2,
@@ -325,5 +325,5 @@ def test_model_is_data_one_compilation_serves_both():
     order = jnp.asarray(tasks.load("RandomFunction_f").paper.best_order)
     f = jax.jit(core.eliminate_order)
     totals = [int(f(core.init_state(g, m), order)[1].sum()) for m in MODELS]
-    assert totals == [6566, 6374]  # cost_model.md §8.4
+    assert totals == [6566, 6374]  # docs/cost_model.md §8.4
     assert f._cache_size() == 1

@@ -79,7 +79,7 @@ def test_cost_model_defaults_to_exact_and_model_is_a_deprecated_alias():
         old = optimality_gap(t.graph, t.paper.best_order, model="alphagrad")
     assert old == rep and old.model == "alphagrad"
     with pytest.warns(DeprecationWarning, match="model= is deprecated"):
-        assert solve(t.graph, "markowitz", model="alphagrad").model == "alphagrad"
+        assert solve(t.graph, "markowitz", model="alphagrad").cost_model == "alphagrad"
     with pytest.warns(DeprecationWarning):
         assert lower_bound(t.graph, model="alphagrad") == lower_bound(t.graph, "alphagrad")
     with warnings.catch_warnings():
