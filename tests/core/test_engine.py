@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import pytest
+from random_dags import scalar_dag, typed_dag
 
 from crosscountry_gym import tasks
 from crosscountry_gym.engine import (
@@ -22,7 +23,6 @@ from crosscountry_gym.engine import (
 from crosscountry_gym.graph import Edge, Graph
 from crosscountry_gym.orders import reference_costs
 from crosscountry_gym.sparsity import MODELS, merge_rule, product_rule
-from random_dags import scalar_dag, typed_dag
 
 
 def naive_scalar_cost(graph: Graph, order) -> int:

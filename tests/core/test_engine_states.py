@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from random_dags import scalar_dag, typed_dag
 
 from crosscountry_gym import tasks
 from crosscountry_gym.baselines.search import (
@@ -13,8 +14,6 @@ from crosscountry_gym.baselines.search import (
     make_state,
 )
 from crosscountry_gym.engine import InvalidOrderError, cost
-
-from random_dags import scalar_dag, typed_dag
 
 MODELS = ("exact", "alphagrad")
 
