@@ -9,7 +9,8 @@ Prints one table:
    bitset ("dense") kernel and the general ("typed") kernel.
 3. Single Gymnasium env from ``gym.make`` (wrappers included), fixed random orders (steps/s).
 4. Native vector env (``gym.make_vec(..., vectorization_mode="vector_entry_point")``) at 1,024
-   envs, actions from precomputed random orders, NumPy in/out (env-steps/s).
+   envs, actions from precomputed random orders, NumPy in/out (env-steps/s), once with the
+   dense observation (default) and once with ``observation_mode="graph"`` (edge list).
 5. Fully jitted ``lax.scan`` rollout of the functional env (``jax_env.step`` with auto-reset)
    at 1,024 envs with a uniformly random masked policy (one uniform per env and step):
    once with the policy reading only the action mask (XLA then drops the unused
@@ -98,19 +99,21 @@ def main() -> None:
     rows.append(("Gymnasium env (gym.make), 1 env", f"{t / (20 * steps) * 1e6:.1f} us/step",
                  f"{20 * steps / t:,.0f} steps/s"))
 
-    # 4. native vector env
-    venv = gym.make_vec(f"CrossCountry/{args.task}-v0", num_envs=n,
-                        vectorization_mode="vector_entry_point")
+    # 4. native vector env, dense and graph observations
     vacts = orders.T - 1  # [steps, n]: column i is env i's order; all envs reset together
+    for mode in ("dense", "graph"):
+        venv = gym.make_vec(f"CrossCountry/{args.task}-v0", num_envs=n,
+                            vectorization_mode="vector_entry_point", observation_mode=mode)
 
-    def vector():
-        venv.reset(seed=0)
-        for a in vacts:
-            venv.step(a)
+        def vector(venv=venv):
+            venv.reset(seed=0)
+            for a in vacts:
+                venv.step(a)
 
-    t = best_of(vector, reps)
-    rows.append((f"native vector env, {n} envs (incl. reset)", f"{t / steps * 1e3:.2f} ms/step",
-                 f"{n * steps / t:,.0f} env-steps/s"))
+        t = best_of(vector, reps)
+        width = venv.single_observation_space["edge_types"].shape
+        rows.append((f"native vector env, {n} envs, {mode} obs {width} (incl. reset)",
+                     f"{t / steps * 1e3:.2f} ms/step", f"{n * steps / t:,.0f} env-steps/s"))
 
     # 5. fully jitted lax.scan rollout of the functional env
     params = E.make_params(g)

@@ -820,3 +820,137 @@ def cost(
         return _dense_scalar_cost(graph, order, sets)
     st = EliminationState(graph, cost_model)
     return sum(map(st._eliminate, order))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reachability: the most edges a graph can ever hold and an upper bound on the cost of any order
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """Path reachability of one graph (``docs/cost_model.md`` section 3: an edge r -> t exists
+    in some state only if the original graph has a path r -> ... -> t, since elimination
+    joins r -> v and v -> t into r -> t).
+
+    ``ancestors[k]``: bit set over source rows (bit r) of the rows with a path to vertex k;
+    ``descendants[k]``: bit set over vertex ids (bit t) of the vertices with a path from vertex k;
+    ``src_size[r]``: the largest ``d1 * d2`` of the in-shapes recorded on the edges leaving row r;
+    ``tgt_size[t]``: the largest ``d1 * d2`` of the out-shapes recorded on the edges entering t.
+    Index 0 of every list is unused (rows and vertices are 1-based).
+    """
+
+    ancestors: tuple[int, ...]
+    descendants: tuple[int, ...]
+    src_size: tuple[int, ...]
+    tgt_size: tuple[int, ...]
+
+
+_REACH: dict[Graph, _Reach] = {}
+
+
+def _reach(graph: Graph) -> _Reach:
+    def build() -> _Reach:
+        ni, nv = graph.num_inputs, graph.num_vertices
+        preds: list[list[int]] = [[] for _ in range(nv + 1)]
+        succs: list[list[int]] = [[] for _ in range(nv + 1)]
+        indeg = [0] * (nv + 1)
+        src_size = [1] * (graph.num_rows + 1)
+        tgt_size = [1] * (nv + 1)
+        for e in graph.edges:
+            preds[e.target].append(e.source)
+            src_size[e.source] = max(src_size[e.source], e.in_shape[0] * e.in_shape[1])
+            tgt_size[e.target] = max(tgt_size[e.target], e.out_shape[0] * e.out_shape[1])
+            if e.source > ni:
+                succs[e.source - ni].append(e.target)
+                indeg[e.target] += 1
+        # Kahn's algorithm over the vertices: ids need not be a topological order
+        topo = [k for k in range(1, nv + 1) if not indeg[k]]
+        for k in topo:  # appending while iterating visits every vertex once
+            for t in succs[k]:
+                indeg[t] -= 1
+                if not indeg[t]:
+                    topo.append(t)
+        anc = [0] * (nv + 1)
+        for k in topo:
+            m = 0
+            for r in preds[k]:
+                m |= 1 << r
+                if r > ni:
+                    m |= anc[r - ni]
+            anc[k] = m
+        desc = [0] * (nv + 1)
+        for k in reversed(topo):
+            m = 0
+            for t in succs[k]:
+                m |= (1 << t) | desc[t]
+            desc[k] = m
+        return _Reach(tuple(anc), tuple(desc), tuple(src_size), tuple(tgt_size))
+
+    return _memo(_REACH, graph, build)
+
+
+def _bits(mask: int) -> Iterable[int]:
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def reachable_pairs(graph: Graph) -> tuple[tuple[int, int], ...]:
+    """Every ``(source row, target vertex)`` joined by a path in ``graph``, sorted.
+
+    These are the only pairs that can ever hold an edge: elimination joins r -> v and v -> t
+    into r -> t, so every edge of every state stands for a path of the original graph
+    (``docs/cost_model.md`` section 3). Rows and vertices are numbered as in
+    :class:`~crosscountry_gym.graph.Graph` (row ``num_inputs + k`` is vertex k).
+    """
+    _check_graph(graph)
+    anc = _reach(graph).ancestors
+    return tuple(sorted((r, k) for k in range(1, graph.num_vertices + 1) for r in _bits(anc[k])))
+
+
+def max_edge_count(graph: Graph) -> int:
+    """The most edges any elimination state of ``graph`` can hold: ``len(reachable_pairs(graph))``
+    (the number of (row, vertex) pairs joined by a path), computed from bit sets."""
+    _check_graph(graph)
+    anc = _reach(graph).ancestors
+    return sum(m.bit_count() for m in anc)
+
+
+def vertex_cost_bounds(graph: Graph) -> tuple[int, ...]:
+    """Upper bound on the multiplications of eliminating each vertex, in any state of any order:
+    entry ``k - 1`` is the bound for vertex k.
+
+    Eliminating v multiplies each in-edge r -> v by each out-edge v -> t once. In both cost
+    models a product costs 0 or the product of a subset of the six index sizes (T1, T2, V1, V2,
+    S1, S2) of its two records (``docs/cost_model.md`` sections 4 and 8; every size is >= 1), so
+    at most ``size(t) * size(v) * size(r)``. An in-edge r -> v can only come from a row r with a
+    path to v, an out-edge only go to a vertex t with a path from v, and the records of new edges
+    copy the shapes of existing ones, so with ``size`` the largest recorded ``d1 * d2`` of a row
+    (as a source) or a vertex (as a target)::
+
+        bound(v) = size(v) * sum_{r -> ... -> v} size(r) * sum_{v -> ... -> t} size(t)
+    """
+    _check_graph(graph)
+    reach = _reach(graph)
+    ni, src, tgt = graph.num_inputs, reach.src_size, reach.tgt_size
+    out = []
+    for k in range(1, graph.num_vertices + 1):
+        ins = sum(src[r] for r in _bits(reach.ancestors[k]))
+        outs = sum(tgt[t] for t in _bits(reach.descendants[k]))
+        out.append(src[ni + k] * ins * outs)
+    return tuple(out)
+
+
+def cost_upper_bound(graph: Graph) -> int:
+    """An upper bound U on the cost of every full elimination order of ``graph``, in both cost
+    models: the sum of :func:`vertex_cost_bounds` over the eliminable vertices.
+
+    ``U + 1`` multiplications is therefore a penalty that no finished episode can match
+    (``docs/envs.md``, invalid-action mode "terminate")."""
+    bounds = vertex_cost_bounds(graph)
+    return sum(bounds[k - 1] for k in graph.eliminable)
+
+
+__all__ += ["reachable_pairs", "max_edge_count", "vertex_cost_bounds", "cost_upper_bound"]

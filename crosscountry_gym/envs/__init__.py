@@ -2,12 +2,17 @@
 
 * :mod:`.gym_env`: ``CrossCountryEnv`` (one graph or task) and ``RandomCrossCountryEnv``;
 * :mod:`.vector_env`: ``CrossCountryVectorEnv``, the native ``gymnasium.vector.VectorEnv``;
-* :mod:`.jax_env`: the pure functional JAX env (``reset``, ``step``, ``step_env``);
+* :mod:`.sb3`: ``SB3VecEnv``, the native vector env as a Stable-Baselines3 ``VecEnv`` (imports
+  stable-baselines3, so only on use);
+* :mod:`.wrappers`: ``LegalActionWrapper`` (action k = the k-th legal vertex, for DQN & co.);
+* :mod:`.jax_env`: the pure functional JAX env (``reset``, ``step``, ``step_env``,
+  ``observation_space``, ``action_space``);
+* :mod:`.types`: the observation layouts and the invalid-action modes, declared once;
 * :mod:`.random_graphs`: the seeded random-DAG family (``RandomGraphSpec``, ``random_graph``);
 * :mod:`.registration`: the ``CrossCountry/<Task>-v0`` and ``CrossCountry/Random-v0`` ids.
 
-Names are re-exported lazily, so ``import crosscountry_gym`` (which registers the ids) does not
-import JAX.
+Names are re-exported lazily, so ``import crosscountry_gym`` (which registers the ids) imports
+neither JAX nor stable-baselines3.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ _EXPORTS = {
     "RandomCrossCountryEnv": "gym_env",
     "InvalidActionError": "gym_env",
     "CrossCountryVectorEnv": "vector_env",
+    "SB3VecEnv": "sb3",
+    "LegalActionWrapper": "wrappers",
     "RandomGraphSpec": "random_graphs",
     "random_graph": "random_graphs",
     "jax_env": None,

@@ -12,6 +12,7 @@ from gymnasium.utils.env_checker import check_env
 
 import crosscountry_gym  # noqa: F401  (registers the ids)
 from crosscountry_gym import cost, tasks
+from crosscountry_gym.engine import cost_upper_bound
 from crosscountry_gym.envs.gym_env import CrossCountryEnv, InvalidActionError
 from crosscountry_gym.envs.registration import env_ids
 
@@ -24,11 +25,12 @@ def test_every_task_and_random_is_registered():
         assert spec.vector_entry_point.endswith("CrossCountryVectorEnv")
 
 
+@pytest.mark.parametrize("mode", ["dense", "graph"])
 @pytest.mark.parametrize("env_id", env_ids())
-def test_check_env_passes_without_warnings(env_id):
+def test_check_env_passes_without_warnings(env_id, mode):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any checker warning fails the test
-        env = gym.make(env_id, render_mode="ansi")
+        env = gym.make(env_id, render_mode="ansi", observation_mode=mode)
         check_env(env.unwrapped)
         env.close()
 
@@ -114,7 +116,7 @@ def test_observation_layout_and_padding():
 def test_invalid_actions_in_each_mode(action):
     g = tasks.load("PropaneCombustion").graph  # 62 vertices; padded to 70
     out = g.outputs[0] - 1
-    for mode in ("mask", "penalty", "raise"):
+    for mode in ("terminate", "mask", "penalty", "raise"):
         env = CrossCountryEnv(g, max_vertices=70, invalid_action=mode, reward_scale=2.0)
         obs0, _ = env.reset()
         first = g.eliminable[0] - 1
@@ -125,11 +127,13 @@ def test_invalid_actions_in_each_mode(action):
                 env.step(a)
             continue
         obs, r, term, trunc, info = env.step(a)
-        assert info["invalid_action"] and not term
+        assert info["invalid_action"] and term == (mode == "terminate")
         assert info["order"] == (first + 1,)  # not recorded
         for k in obs:
             assert np.array_equal(obs[k], obs0[k])  # state unchanged
-        if mode == "mask":
+        if mode == "terminate":  # a true terminal state, penalty U + 1 multiplications
+            assert not trunc and r == -2.0 * (cost_upper_bound(g) + 1)
+        elif mode == "mask":
             assert r == -2.0 and not trunc  # default penalty 1 multiplication, scaled
             obs, r, *_ = env.step(g.eliminable[1] - 1)  # and the episode goes on normally
             assert env.step(g.eliminable[2] - 1)[4]["order"] == tuple(g.eliminable[:3])
@@ -141,7 +145,7 @@ def test_invalid_actions_in_each_mode(action):
 @pytest.mark.parametrize("action", [1.5, 2.0, True, np.array([3]), np.zeros((1, 1), int), "3", None])
 def test_malformed_actions_raise_in_every_mode(action):
     g = tasks.load("PropaneCombustion").graph
-    for mode in ("mask", "penalty", "raise"):
+    for mode in ("terminate", "mask", "penalty", "raise"):
         env = CrossCountryEnv(g, invalid_action=mode)
         obs0, _ = env.reset()
         with pytest.raises(InvalidActionError, match="malformed action"):
@@ -150,7 +154,7 @@ def test_malformed_actions_raise_in_every_mode(action):
         assert env.step(g.eliminable[1] - 1)[4]["order"] == tuple(g.eliminable[:2])
 
 
-@pytest.mark.parametrize("mode", ["mask", "penalty"])
+@pytest.mark.parametrize("mode", ["terminate", "mask", "penalty"])
 def test_steps_after_the_episode_ended_are_refused(mode):
     g = tasks.load("PropaneCombustion").graph
     env = gym.make("CrossCountry/PropaneCombustion-v0", invalid_action=mode)
@@ -161,9 +165,9 @@ def test_steps_after_the_episode_ended_are_refused(mode):
     with pytest.raises(gym.error.ResetNeeded, match="reset"):
         env.step(0)
     env.reset()
-    if mode == "penalty":  # a truncating illegal move ends the episode too
+    if mode != "mask":  # a terminating / truncating illegal move ends the episode too
         *_, term, trunc, _ = env.step(g.outputs[0] - 1)
-        assert trunc and not term
+        assert (term, trunc) == ((True, False) if mode == "terminate" else (False, True))
         with pytest.raises(gym.error.ResetNeeded):
             env.step(g.eliminable[0] - 1)
     env.reset()

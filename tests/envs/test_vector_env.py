@@ -143,3 +143,34 @@ def test_vector_env_errors():
     venv = CrossCountryVectorEnv(2, "RoeFlux_1d")
     with pytest.raises(RuntimeError, match="reset"):
         venv.step(np.array([0, 0]))
+
+
+def test_episode_statistics_match_record_episode_statistics():
+    """infos["episode"] / ["_episode"] are what Gymnasium's RecordEpisodeStatistics writes for a
+    SAME_STEP env (checked against the wrapper on a twin env without the built-in statistics)."""
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    g = tasks.load("MLP").graph
+    ours = CrossCountryVectorEnv(3, g, invalid_action="mask", reward_scale=0.5)
+    ref = RecordEpisodeStatistics(
+        CrossCountryVectorEnv(3, g, invalid_action="mask", reward_scale=0.5,
+                              record_episode_statistics=False))
+    ours.reset(seed=0)
+    ref.reset(seed=0)
+    rng = np.random.default_rng(0)
+    seen = 0
+    for t in range(2 * g.num_intermediates + 10):
+        masks = ours.action_masks()
+        acts = np.array([rng.choice(np.flatnonzero(m)) for m in masks])
+        if t % 5 == 0:
+            acts[t % 3] = g.outputs[0] - 1  # an illegal move now and then: longer episodes
+        *_, info = ours.step(acts)
+        *_, rinfo = ref.step(acts)
+        assert ("episode" in info) == ("episode" in rinfo)
+        if "episode" in info:
+            seen += int(info["_episode"].sum())
+            assert np.array_equal(info["_episode"], rinfo["_episode"])
+            for k in ("r", "l"):
+                assert np.array_equal(info["episode"][k], rinfo["episode"][k]), k
+            assert ((info["episode"]["t"] > 0) == info["_episode"]).all()
+    assert seen >= 3
