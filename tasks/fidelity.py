@@ -352,7 +352,7 @@ def _trace(name: str, rules: str) -> Graph:
     from crosscountry_gym.tracer import make_graph
 
     task = load(name)
-    g = make_graph(task.fn, *task.args, rules=rules)
+    g = make_graph(task.fn, *task.args, cost_model=rules)
     return g
 
 

@@ -257,7 +257,7 @@ def test_write_and_load_vertex_map(tmp_path):
 
 
 def test_unknown_rules_and_tasks():
-    with pytest.raises(ValueError, match="unknown rules"):
+    with pytest.raises(ValueError, match="unknown cost model"):
         check_task("RoeFlux_1d", "textbook")
     with pytest.raises(ValueError, match="unknown task"):
         check_task("NoSuchTask")
