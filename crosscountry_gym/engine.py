@@ -263,7 +263,8 @@ class EliminationState:
     * :meth:`step_cost` prices a step without changing the state (greedy rules, beam search and
       branch-and-bound price many candidates and take few);
     * :meth:`copy` is copy-on-write: it duplicates the two outer dicts, and an inner dict is
-      duplicated the first time a state writes to it, so one step after a copy costs
+      duplicated the first time a state writes to it (a state that was never copied owns all
+      its containers and skips the bookkeeping), so one step after a copy costs
       O(|P| + |Q|) dict copies, not O(edges), and a search can keep a snapshot per position;
     * :meth:`key` is a hashable identity (same key = same remaining graph = same future costs);
     * :meth:`to_graph` is the remaining graph.
@@ -288,10 +289,12 @@ class EliminationState:
         self._lookup = product_lookup(cost_model)
         self._outputs = frozenset(graph.outputs)
         succ, pred, self._unit = _adjacency(graph)
-        self.succ: dict[int, dict[int, Record]] = dict(succ)
-        self.pred: dict[int, set[int]] = dict(pred)
-        self._own_s: set[int] = set()  # rows whose inner containers this state owns
-        self._own_p: set[int] = set()
+        # A new state owns its containers (None = owns all: no copy-on-write checks per step,
+        # which the env and cost() pay for nothing); copy() switches both sides to tracking.
+        self.succ: dict[int, dict[int, Record]] = {r: d.copy() for r, d in succ.items()}
+        self.pred: dict[int, set[int]] = {r: p.copy() for r, p in pred.items()}
+        self._own_s: set[int] | None = None  # rows whose inner containers this state owns
+        self._own_p: set[int] | None = None
         self.mask = 0
 
     @property
@@ -331,7 +334,7 @@ class EliminationState:
             for t in d:
                 pred.setdefault(t, set()).add(r)
         self.pred = pred
-        self._own_s, self._own_p = set(self.succ), set(self.pred)
+        self._own_s = self._own_p = None  # freshly built: owns everything
 
     def key(self) -> tuple:
         """Hashable identity: the mask plus every remaining edge record."""
@@ -414,11 +417,12 @@ class EliminationState:
         outs = succ.pop(row, None)
         if outs:  # v's successors now read from v's predecessors instead of from v
             own_p = self._own_p
-            fresh = outs.keys() - own_p
-            if fresh:  # copy-on-write: first write to a shared set
-                for t in fresh:
-                    pred[t] = pred[t].copy()
-                own_p |= fresh
+            if own_p is not None:
+                fresh = outs.keys() - own_p
+                if fresh:  # copy-on-write: first write to a shared set
+                    for t in fresh:
+                        pred[t] = pred[t].copy()
+                    own_p |= fresh
             if ins:
                 for t in outs:
                     p = pred[t]
@@ -430,11 +434,12 @@ class EliminationState:
         if not ins:
             return 0
         own_s = self._own_s
-        fresh = ins - own_s
-        if fresh:
-            for r in fresh:
-                succ[r] = succ[r].copy()
-            own_s |= fresh
+        if own_s is not None:
+            fresh = ins - own_s
+            if fresh:
+                for r in fresh:
+                    succ[r] = succ[r].copy()
+                own_s |= fresh
         if not outs:
             for r in ins:
                 succ_r = succ[r]
