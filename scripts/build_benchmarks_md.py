@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-PARTS = ["core_env", "trace", "executor", "search", "rl", "leaderboard", "tasks"]
+PARTS = ["engine", "core_env", "trace", "executor", "search", "rl", "leaderboard", "tasks"]
 
 
 def main() -> None:
