@@ -2,9 +2,9 @@
 
 * AlphaZero self-play: moves per second at 50 simulations (one jitted iteration = ``num_envs``
   complete episodes searched with Gumbel MuZero, plus its gradient steps; compile excluded);
-* MaskablePPO: environment steps per second of ``learn`` (rollouts through SB3's DummyVecEnv of
-  ``gym.make("CrossCountry/RoeFlux_1d-v0")`` envs plus the PPO updates; warm-up rollout
-  excluded).
+* MaskablePPO: environment steps per second of ``learn`` (rollouts through the SB3 adapter over
+  the native vector env, ``sb3_agent.make_env``, plus the PPO updates; warm-up rollout
+  excluded). ``benchmarks/sb3_throughput.py`` compares that path with SB3's DummyVecEnv.
 
 Usage: ``python benchmarks/rl_bench.py [--task RoeFlux_1d] [--az-envs 16] [--ppo-envs 8]``
 

@@ -62,6 +62,8 @@ __all__ = [
     "TrainResult",
     "baseline_costs",
     "random_order_costs",
+    "describe_source",
+    "policy_submission",
     "CSV_FIELDS",
     "CODE_URL",
 ]
@@ -142,7 +144,11 @@ class RunRecorder:
         out_dir: run directory (created).
         task: the task name, :class:`Task` or :class:`Graph` the run optimises
             (:func:`crosscountry_gym.tasks.resolve_graph`; a graph is named after
-            ``graph.name``).
+            ``graph.name``), or, for a run on several graphs (a portable policy, ``docs/rl.md``),
+            a list of them or a :class:`~crosscountry_gym.envs.random_graphs.RandomGraphSpec`.
+            Such a run has no single graph (:attr:`graph` is ``None``): it counts episodes but
+            keeps no best order and writes no ``best_order.json``; its policy is evaluated per
+            task afterwards (``crosscountry-gym evaluate``).
         method: "ppo" or "alphazero" (also the leaderboard ``method`` prefix).
         seed: the run's seed.
         cost_model: a cost model of :data:`crosscountry_gym.sparsity.MODELS` (default "exact").
@@ -175,8 +181,8 @@ class RunRecorder:
                 and math.isfinite(budget_s) and budget_s > 0):
             raise ValueError(f"budget must be a positive, finite number of seconds, got "
                              f"{budget_s!r}")
-        name, self.graph = resolve_graph(task)
-        self.task = name or self.graph.name or "graph"
+        self.graph: Graph | None
+        self.task, self.graph, self.fingerprint = describe_source(task)
         self.out_dir = Path(out_dir)
         self.method, self.seed, self.cost_model = method, int(seed), cost_model
         self.budget_s = float(budget_s)
@@ -195,7 +201,8 @@ class RunRecorder:
         self._last_ckpt: float | None = None  # elapsed_s at the end of this session's last one
         self._stop: Any = None  # the StopRequest of catch_signals() while it is active
         self._stopped_by: str | None = None  # its signal, once the block is left
-        self.baselines = dict(reference_costs(self.graph, cost_model))
+        self.baselines = ({} if self.graph is None
+                          else dict(reference_costs(self.graph, cost_model)))
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise ValueError(f"{self.out_dir} exists and is not a directory; the run needs a "
                              "directory of its own")
@@ -295,6 +302,8 @@ class RunRecorder:
         if len(costs) != len(orders):
             raise ValueError("orders and costs differ in length")
         self.episodes += len(orders)
+        if self.graph is None:  # several graphs: an order is not comparable across them
+            return False
         improved = False
         # only candidates that can beat the best need the (slower) reference replay
         ranked = sorted(range(len(orders)), key=lambda i: (costs[i] is None, costs[i] or 0))
@@ -350,7 +359,7 @@ class RunRecorder:
     def _state(self) -> dict[str, Any]:
         return {
             "task": self.task,
-            "fingerprint": self.graph.fingerprint,
+            "fingerprint": self.fingerprint,
             "method": self.method,
             "seed": self.seed,
             "cost_model": self.cost_model,
@@ -409,7 +418,7 @@ class RunRecorder:
         if ckpt is None:
             raise ValueError(f"--resume: no checkpoint in {self.out_dir}")
         st = json.loads((ckpt / _RECORDER_FILE).read_text())
-        mine = {"task": self.task, "fingerprint": self.graph.fingerprint,
+        mine = {"task": self.task, "fingerprint": self.fingerprint,
                 "method": self.method, "seed": self.seed, "cost_model": self.cost_model}
         for key, val in mine.items():
             if st.get(key) != val:
@@ -437,6 +446,10 @@ class RunRecorder:
     def submission(self, *, compute_budget: str | None = None, hardware: str | None = None,
                    authors: Sequence[str] = ("crosscountry-gym baselines",)) -> dict[str, Any]:
         """The best order as a leaderboard submission dict (``leaderboard/README.md`` format)."""
+        if self.graph is None:
+            raise ValueError(f"run {self.task} trained on several graphs and has no single best "
+                             "order; evaluate its policy per task (crosscountry-gym evaluate "
+                             "CHECKPOINT --task T --submit)")
         if self.best_order is None:
             raise ValueError("no complete episode has finished yet; nothing to submit")
         from crosscountry_gym import __version__
@@ -444,7 +457,7 @@ class RunRecorder:
         method = {"ppo": "MaskablePPO (sb3-contrib)", "alphazero": "AlphaZero (mctx Gumbel MuZero)"}
         return {
             "task": self.task,
-            "fingerprint": self.graph.fingerprint,
+            "fingerprint": self.fingerprint,
             "cost_model": self.cost_model,
             "order": list(self.best_order),
             "claimed_cost": int(self.best_cost),
@@ -490,6 +503,69 @@ class RunRecorder:
         return result
 
 
+def policy_submission(task: str | Task | Graph, order: Sequence[int], *, cost_model: str,
+                      method: str, code: str, seeds: Sequence[int], compute_budget: str,
+                      notes: str, authors: Sequence[str] = ("crosscountry-gym baselines",)
+                      ) -> dict[str, Any]:
+    """A leaderboard submission dict (``leaderboard/README.md`` format, track "learned") for
+    ``order`` on ``task``, its cost re-computed with the reference model: what
+    ``crosscountry-gym evaluate --submit`` stores for a policy's greedy order."""
+    name, graph = resolve_graph(task)
+    order = [int(v) for v in order]
+    validate_order(graph, order)
+    from crosscountry_gym import __version__
+
+    return {
+        "task": name or graph.name or "graph",
+        "fingerprint": graph.fingerprint,
+        "cost_model": check_model(cost_model),
+        "order": order,
+        "claimed_cost": int(cost(graph, order, cost_model)),
+        "method": method,
+        "track": "learned",
+        "authors": list(authors),
+        "code": code,
+        "package_version": __version__,
+        "seeds": [int(x) for x in seeds],
+        "compute_budget": compute_budget,
+        "hardware": _hardware(),
+        "date": _dt.date.today().isoformat(),
+        "notes": notes,
+    }
+
+
+def describe_source(task: Any) -> tuple[str, Graph | None, str]:
+    """``(name, graph, fingerprint)`` of what a run trains on: one task or graph (its name,
+    the graph, its fingerprint), or several graphs (a list of them or a ``RandomGraphSpec``):
+    a label such as ``"PropaneCombustion+RoeFlux_1d"`` or ``"Random(num_vertices=20)"``,
+    ``None``, and a digest of the source (``docs/rl.md``, *Portable policies*)."""
+    import dataclasses
+    import hashlib
+
+    from crosscountry_gym.envs.random_graphs import RandomGraphSpec
+
+    if not isinstance(task, RandomGraphSpec | list | tuple):  # one task; resolve_graph refuses
+        name, graph = resolve_graph(task)                      # anything else (TypeError)
+        return name or graph.name or "graph", graph, graph.fingerprint
+    if isinstance(task, RandomGraphSpec):
+        default = RandomGraphSpec()
+        changed = [f"{f.name}={getattr(task, f.name)!r}" for f in dataclasses.fields(task)
+                   if getattr(task, f.name) != getattr(default, f.name)]
+        label = f"Random({', '.join(changed)})"
+        key = repr(task)
+    else:
+        items = list(task)
+        if not items:
+            raise ValueError("a list of tasks must not be empty")
+        resolved = [resolve_graph(t) for t in items]
+        if len(resolved) == 1:
+            name, graph = resolved[0]
+            return name or graph.name or "graph", graph, graph.fingerprint
+        label = "+".join(n or g.name or "graph" for n, g in resolved)
+        key = ",".join(g.fingerprint for _, g in resolved)
+    return label, None, "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def _hardware() -> str:
     import jax  # already a core dependency
 
@@ -533,7 +609,8 @@ def plot_learning_curve(csv_path: str | os.PathLike, png_path: str | os.PathLike
         ax.set_xlabel("environment steps")
         ax.set_ylabel("multiplications")
         ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7, loc="upper right")
+        if ax.get_legend_handles_labels()[0]:  # a run on several graphs may have no line yet
+            ax.legend(fontsize=7, loc="upper right")
         ax.grid(alpha=0.3)
         fig.tight_layout()
         fig.savefig(png_path)

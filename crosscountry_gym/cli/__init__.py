@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "solve_cmd",  # crosscountry-gym solve TASK --method ...
     "leaderboard_cmd",  # crosscountry-gym submit / leaderboard {check,render}
     "train_cmd",  # crosscountry-gym train {ppo,alphazero}
+    "evaluate_cmd",  # crosscountry-gym evaluate CHECKPOINT --task T
 )
 
 

@@ -4,6 +4,10 @@ Writes into ``--out`` (default ``runs/<agent>_<task>_s<seed>``): ``metrics.csv``
 ``learning_curve.png``, ``best_order.json`` (leaderboard-ready, track "learned") and
 ``checkpoint/``; ``--resume`` continues that checkpoint until the total run time reaches
 ``--budget`` (counted from the start of the command, imports included; never overshot).
+PPO trains a portable policy on several graphs with ``--task`` given several times (each
+episode draws one of them) or with ``--random SPEC`` (a fresh random graph per episode, e.g.
+``--random num_vertices=10-30,num_inputs=4``); such a run writes no ``best_order.json``:
+``crosscountry-gym evaluate RUN --task T`` plays its policy on any task (``docs/rl.md``).
 A checkpoint (with ``best_order.json``) is written after the first iteration and then every
 ``--checkpoint-every`` minutes. Ctrl-C or SIGTERM stops the run with a final checkpoint and
 ``best_order.json``, prints the summary and one line on stderr, and exits with 128 + the signal
@@ -48,8 +52,13 @@ def register(subparsers: Any) -> None:
         "resumable checkpoint.",
     )
     p.add_argument("agent", choices=AGENTS, help="which agent to train")
-    p.add_argument("--task", required=True,
-                   help="task name or alias (see `crosscountry-gym tasks`)")
+    p.add_argument("--task", action="append", default=None,
+                   help="task name or alias (see `crosscountry-gym tasks`); ppo: repeat it to "
+                   "train one policy on several tasks")
+    p.add_argument("--random", default=None, metavar="SPEC",
+                   help="ppo: train on random graphs, SPEC = comma-separated RandomGraphSpec "
+                   "fields, e.g. num_vertices=10-30,num_inputs=4,tensor=true ('default' for the "
+                   "defaults)")
     p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     p.add_argument("--budget", type=_positive_float, required=True, metavar="MINUTES",
                    help="total wall-time budget of the run in minutes, from the start of the "
@@ -79,10 +88,23 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()  # the budget counts from here (imports, set-up, compile)
     from crosscountry_gym import tasks
 
-    task, _ = tasks.resolve_graph(args.task)  # the canonical name; unknown ones raise
     if args.simulations is not None and args.agent != "alphazero":
         raise ValueError("--simulations applies to alphazero only")
-    out = args.out or f"runs/{args.agent}_{task}_s{args.seed}"
+    names = [tasks.resolve_graph(t)[0] for t in args.task or []]  # canonical; unknown raise
+    if args.random is not None and names:
+        raise ValueError("give either --task or --random, not both")
+    if args.random is None and not names:
+        raise ValueError("give --task (or, for ppo, --random SPEC)")
+    if args.agent == "alphazero" and (args.random is not None or len(names) > 1):
+        raise ValueError("alphazero trains on one task: give one --task")
+    task: Any
+    if args.random is not None:
+        task, label = parse_random_spec(args.random), "random"
+    elif len(names) > 1:
+        task, label = names, "+".join(names)
+    else:
+        task = label = names[0]
+    out = args.out or f"runs/{args.agent}_{label}_s{args.seed}"
     if Path(out).exists() and not Path(out).is_dir():
         raise CLIError(f"--out {out}: exists and is not a directory")
     budget_s = args.budget * 60.0
@@ -102,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     overrides |= parse_overrides(config_cls, args.overrides)
     config = config_cls(**overrides)
 
-    bar = None if args.no_progress else _progress_bar(budget_s, args.agent, task)
+    bar = None if args.no_progress else _progress_bar(budget_s, args.agent, label)
 
     def on_log(rec, row) -> None:
         if bar is None:
@@ -142,6 +164,47 @@ def run(args: argparse.Namespace) -> int:
               f"{best} in {out}; continue with --resume", file=sys.stderr)
         return 128 + int(getattr(signal, interrupted))
     return 0
+
+
+def parse_random_spec(text: str) -> Any:
+    """``--random`` text -> a :class:`RandomGraphSpec`: ``default``, or comma-separated
+    ``KEY=VALUE`` fields (``num_vertices=20`` or a range ``num_vertices=10-30``,
+    ``tensor=true``, ``degree_probs=0.3/0.7``, ``dims=2/3``). Raises ValueError naming the bad
+    item."""
+    import dataclasses
+
+    from crosscountry_gym.envs.random_graphs import RandomGraphSpec
+
+    text = text.strip()
+    if text in ("", "default"):
+        return RandomGraphSpec()
+    fields = {f.name for f in dataclasses.fields(RandomGraphSpec)}
+    default = RandomGraphSpec()
+    kw: dict[str, Any] = {}
+    for item in text.split(","):
+        key, sep, val = item.partition("=")
+        key, val = key.strip().replace("-", "_"), val.strip()
+        if not sep:
+            raise ValueError(f"--random {item!r}: expected KEY=VALUE")
+        if key not in fields:
+            raise ValueError(f"--random {item!r}: RandomGraphSpec has no field {key!r}; "
+                             f"fields: {', '.join(sorted(fields))}")
+        try:
+            if key == "num_vertices" and "-" in val:
+                lo, hi = val.split("-", 1)
+                kw[key] = (int(lo), int(hi))
+            elif key == "tensor":
+                if val.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                kw[key] = val.lower() in ("true", "1")
+            elif key in ("degree_probs", "dims"):
+                kind = float if key == "degree_probs" else int
+                kw[key] = tuple(kind(x) for x in val.split("/"))
+            else:
+                kw[key] = type(getattr(default, key))(val)
+        except ValueError:
+            raise ValueError(f"--random {item!r}: not a valid value for {key}") from None
+    return RandomGraphSpec(**kw)
 
 
 def parse_overrides(config_cls: Any, items: list[str]) -> dict[str, Any]:

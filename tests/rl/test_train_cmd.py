@@ -39,6 +39,17 @@ def test_help_lists_agents_and_is_light():
          "expected KEY=VALUE"),
         (["train", "ppo", "--task", "RoeFlux_1d", "--budget", "1", "--set", "n_epochs=0"],
          "n_epochs must be a positive int"),
+        (["train", "ppo", "--budget", "1"], "give --task"),
+        (["train", "ppo", "--task", "RoeFlux_1d", "--random", "default", "--budget", "1"],
+         "either --task or --random"),
+        (["train", "alphazero", "--task", "RoeFlux_1d", "--task", "MLP", "--budget", "1"],
+         "alphazero trains on one task"),
+        (["train", "ppo", "--random", "num_vertices", "--budget", "1"], "expected KEY=VALUE"),
+        (["train", "ppo", "--random", "size=3", "--budget", "1"], "no field 'size'"),
+        (["train", "ppo", "--random", "num_vertices=ten", "--budget", "1"],
+         "not a valid value for num_vertices"),
+        (["train", "ppo", "--random", "num_vertices=5,num_outputs=9", "--budget", "1"],
+         "num_outputs must be in 1..5"),
     ],
 )
 def test_user_errors_are_one_line(capsys, argv, message):
@@ -82,3 +93,29 @@ def test_set_overrides_are_typed():
                                      "value_transform=symlog"])
     assert got == {"updates_per_iteration": 8, "learning_rate": 3e-4, "value_transform": "symlog"}
     assert AZConfig(**got).updates_per_iteration == 8
+
+
+def test_random_spec_parsing():
+    from crosscountry_gym.cli.train_cmd import parse_random_spec
+    from crosscountry_gym.envs.random_graphs import RandomGraphSpec
+
+    assert parse_random_spec("default") == RandomGraphSpec()
+    spec = parse_random_spec("num_vertices=10-30, num_inputs=3,tensor=true,degree_probs=0.2/0.8")
+    assert spec == RandomGraphSpec(num_vertices=(10, 30), num_inputs=3, tensor=True,
+                                   degree_probs=(0.2, 0.8))
+
+
+def test_ppo_on_several_tasks_writes_a_portable_run(tmp_path, capsys):
+    out = tmp_path / "multi"
+    argv = ["train", "ppo", "--task", "PropaneCombustion", "--task", "HumanHeartDipole", "--budget", "0.15",
+            "--num-envs", "2", "--out", str(out), "--no-progress",
+            "--set", "d_model=16", "--set", "num_layers=1", "--set", "num_heads=2"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["task"] == "PropaneCombustion+HumanHeartDipole"
+    assert summary["best_cost"] is None and summary["env_steps"] > 0
+    assert (out / "checkpoint" / "ppo.zip").is_file() and not (out / "best_order.json").exists()
+    assert main(["evaluate", str(out), "--task", "RoeFlux_1d", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    g = tasks.load("RoeFlux_1d").graph
+    assert sorted(row["order"]) == sorted(g.eliminable) and row["cost"] == cost(g, row["order"])
