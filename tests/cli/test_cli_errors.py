@@ -162,7 +162,7 @@ def test_keyboard_interrupt_is_one_line(capsys, monkeypatch):
 
 def test_ctrl_c_during_solve_prints_and_writes_the_best_order(tmp_path):
     out = tmp_path / "o.json"
-    proc = subprocess.Popen([*CLI, "solve", "HumanHeartDipole", "--method", "sa", "--seconds",
+    proc = subprocess.Popen([*CLI, "solve", "RoeFlux_3d", "--method", "sa", "--seconds",
                              "300", "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     fd = proc.stderr.fileno()
@@ -184,9 +184,9 @@ def test_ctrl_c_during_solve_prints_and_writes_the_best_order(tmp_path):
     assert stderr.strip().splitlines()[-1] == (
         "crosscountry-gym solve: interrupted by SIGINT: the result above is the best order "
         f"found so far (written to {out})")
-    assert stdout.startswith("HumanHeartDipole [exact] sa: cost ")
+    assert stdout.startswith("RoeFlux_3d [exact] sa: cost ")  # no proven optimum: it runs
     rec = json.loads(out.read_text())
-    g = tasks.load("HumanHeartDipole").graph
+    g = tasks.load("RoeFlux_3d").graph
     assert rec["interrupted"] == "SIGINT" and rec["cost"] == cost(g, rec["order"])
 
 
