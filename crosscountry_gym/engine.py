@@ -25,7 +25,7 @@ target and the 2-D shape of its source (``docs/cost_model.md`` section 1).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ __all__ = [
     "product_lookup",
     "EliminationState",
     "ScalarBitsetState",
+    "iter_bits",
     "is_scalar",
     "make_state",
     "SearchState",
@@ -50,6 +51,10 @@ __all__ = [
     "eliminate_reference",
     "cost",
     "step_costs",
+    "reachable_pairs",
+    "max_edge_count",
+    "vertex_cost_bounds",
+    "cost_upper_bound",
 ]
 
 Record = tuple[int, int, int, int, int]
@@ -65,6 +70,12 @@ class InvalidOrderError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_graph(graph: Any) -> None:
+    """The one "is this a Graph" check of the layer: a clear ``TypeError`` otherwise."""
+    if not isinstance(graph, Graph):
+        raise TypeError(f"expected a crosscountry_gym.Graph, got {type(graph).__name__}")
+
+
 def validate_order(graph: Graph, order: Iterable[int], *, partial: bool = False) -> tuple[int, ...]:
     """Check ``order`` against ``graph`` and return it as a tuple of ints.
 
@@ -73,8 +84,7 @@ def validate_order(graph: Graph, order: Iterable[int], *, partial: bool = False)
     first problem: not a sequence (sets and dicts have no order), a non-integer, an unknown id,
     an output vertex, a duplicate, or missing vertices.
     """
-    if not isinstance(graph, Graph):
-        raise TypeError(f"expected a crosscountry_gym.Graph, got {type(graph).__name__}")
+    _check_graph(graph)
     if isinstance(order, set | frozenset | dict | str | bytes):
         raise InvalidOrderError(
             f"an order must be a sequence of vertex ids (a list or tuple), got a "
@@ -225,7 +235,7 @@ _ADJACENCY: dict[Graph, tuple[dict, dict, bool]] = {}
 def _adjacency(graph: Graph) -> tuple[dict[int, dict[int, Record]], dict[int, set[int]], bool]:
     """Initial (succ, pred) of a graph, keyed by row, and whether every record is all-ones.
 
-    Memoised and never mutated: states share these inner containers copy-on-write.
+    Memoised and never mutated: a new state copies the inner containers it will write to.
     """
 
     def build() -> tuple[dict, dict, bool]:
@@ -280,8 +290,7 @@ class EliminationState:
     def __init__(self, graph: Graph, cost_model: CostModel = DEFAULT_MODEL, *,
                  model: CostModel | None = None):
         cost_model = cost_model_arg(cost_model, model)
-        if not isinstance(graph, Graph):
-            raise TypeError(f"expected a crosscountry_gym.Graph, got {type(graph).__name__}")
+        _check_graph(graph)
         self.graph = graph
         self.cost_model = cost_model
         self.ni = graph.num_inputs
@@ -513,6 +522,14 @@ class EliminationState:
 # ---------------------------------------------------------------------------------------------
 
 
+def iter_bits(mask: int) -> Iterator[int]:
+    """The positions of the set bits of ``mask``, lowest first (bit masks of rows or vertices)."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
 def is_scalar(graph: Graph) -> bool:
     """True if every edge has type 1 (dense) or -1 (copy) and shapes (1, 1).
 
@@ -635,11 +652,8 @@ class ScalarBitsetState:
         edges = []
         for s, m in enumerate(self.alls):
             val = self.vals[s]
-            while m:
-                low = m & -m
-                t = low.bit_length() - 1
-                m ^= low
-                edges.append(Edge(s, t - ni, 1 if val & low else -1, (1, 1), (1, 1)))
+            for t in iter_bits(m):
+                edges.append(Edge(s, t - ni, 1 if val >> t & 1 else -1, (1, 1), (1, 1)))
         g = self.graph
         return Graph(g.num_inputs, g.num_vertices, tuple(sorted(edges)), g.outputs, g.name)
 
@@ -720,21 +734,13 @@ class EliminationResult:
         return sum(self.step_costs)
 
 
-def _check_graph(graph: Any) -> None:
-    if not isinstance(graph, Graph):
-        raise TypeError(
-            f"expected a crosscountry_gym.Graph as the first argument, got {type(graph).__name__}"
-        )
-
-
 def eliminate_reference(
     graph: Graph, order: Sequence[int], cost_model: CostModel = DEFAULT_MODEL, *,
     partial: bool = False, model: CostModel | None = None,
 ) -> EliminationResult:
     """Eliminate ``order`` from ``graph``: per-step costs and the final graph."""
     cost_model = cost_model_arg(cost_model, model)
-    _check_graph(graph)
-    order = validate_order(graph, order, partial=partial)
+    order = validate_order(graph, order, partial=partial)  # also refuses a non-Graph
     st = EliminationState(graph, cost_model)
     costs = tuple(st._eliminate(v) for v in order)
     return EliminationResult(order, costs, st.to_graph())
@@ -752,19 +758,14 @@ _DENSE_SCALAR: dict[Graph, tuple[tuple[dict[int, set[int]], dict[int, set[int]]]
 
 
 def _dense_scalar_sets(graph: Graph) -> tuple[dict[int, set[int]], dict[int, set[int]]] | None:
-    """(succ, pred) row sets if every edge is dense (type 1) with shapes (1, 1), else None
-    (memoised per graph)."""
+    """(succ, pred) row sets if every edge is dense (type 1) with shapes (1, 1), else None;
+    derived once per graph from the engine's memoised adjacency."""
 
     def build() -> tuple[tuple[dict[int, set[int]], dict[int, set[int]]] | None]:
-        if not all(e.type == 1 and e.out_shape == (1, 1) and e.in_shape == (1, 1) for e in graph.edges):
+        succ, pred, unit = _adjacency(graph)
+        if not unit or any(rec[0] != 1 for d in succ.values() for rec in d.values()):
             return (None,)
-        ni = graph.num_inputs
-        succ: dict[int, set[int]] = {}
-        pred: dict[int, set[int]] = {}
-        for e in graph.edges:
-            succ.setdefault(e.source, set()).add(ni + e.target)
-            pred.setdefault(ni + e.target, set()).add(e.source)
-        return ((succ, pred),)
+        return (({r: set(d) for r, d in succ.items()}, pred),)
 
     return _memo(_DENSE_SCALAR, graph, build)[0]
 
@@ -818,8 +819,7 @@ def cost(
     when ``graph`` is not a :class:`~crosscountry_gym.Graph`.
     """
     cost_model = cost_model_arg(cost_model, model)
-    _check_graph(graph)
-    order = validate_order(graph, order)
+    order = validate_order(graph, order)  # also refuses a non-Graph
     sets = _dense_scalar_sets(graph)
     if sets is not None:
         return _dense_scalar_cost(graph, order, sets)
@@ -895,13 +895,6 @@ def _reach(graph: Graph) -> _Reach:
     return _memo(_REACH, graph, build)
 
 
-def _bits(mask: int) -> Iterable[int]:
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
-
-
 def reachable_pairs(graph: Graph) -> tuple[tuple[int, int], ...]:
     """Every ``(source row, target vertex)`` joined by a path in ``graph``, sorted.
 
@@ -912,7 +905,7 @@ def reachable_pairs(graph: Graph) -> tuple[tuple[int, int], ...]:
     """
     _check_graph(graph)
     anc = _reach(graph).ancestors
-    return tuple(sorted((r, k) for k in range(1, graph.num_vertices + 1) for r in _bits(anc[k])))
+    return tuple(sorted((r, k) for k in range(1, graph.num_vertices + 1) for r in iter_bits(anc[k])))
 
 
 def max_edge_count(graph: Graph) -> int:
@@ -942,8 +935,8 @@ def vertex_cost_bounds(graph: Graph) -> tuple[int, ...]:
     ni, src, tgt = graph.num_inputs, reach.src_size, reach.tgt_size
     out = []
     for k in range(1, graph.num_vertices + 1):
-        ins = sum(src[r] for r in _bits(reach.ancestors[k]))
-        outs = sum(tgt[t] for t in _bits(reach.descendants[k]))
+        ins = sum(src[r] for r in iter_bits(reach.ancestors[k]))
+        outs = sum(tgt[t] for t in iter_bits(reach.descendants[k]))
         out.append(src[ni + k] * ins * outs)
     return tuple(out)
 
@@ -958,4 +951,3 @@ def cost_upper_bound(graph: Graph) -> int:
     return sum(bounds[k - 1] for k in graph.eliminable)
 
 
-__all__ += ["reachable_pairs", "max_edge_count", "vertex_cost_bounds", "cost_upper_bound"]

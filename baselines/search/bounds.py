@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from crosscountry_gym.engine import ScalarBitsetState, SearchState, make_state
+from crosscountry_gym.engine import ScalarBitsetState, SearchState, iter_bits, make_state
 from crosscountry_gym.engine import cost as reference_cost
 from crosscountry_gym.graph import Graph
 from crosscountry_gym.sparsity import DEFAULT_MODEL, CostModel, cost_model_arg
@@ -58,11 +58,8 @@ def _adjacency(state: SearchState) -> tuple[Adjacency, Adjacency]:
     if isinstance(state, ScalarBitsetState):
         for r, m in enumerate(state.alls):
             val = state.vals[r]
-            while m:
-                low = m & -m
-                t = low.bit_length() - 1
-                m ^= low
-                sure = bool(val & low)
+            for t in iter_bits(m):
+                sure = bool(val >> t & 1)
                 succ.setdefault(r, {})[t] = sure
                 pred.setdefault(t, {})[r] = sure
         return succ, pred
