@@ -115,15 +115,14 @@ def check_out_path(text: str) -> Path:
 
 
 def write_json(path: Path, rec: dict) -> None:
-    """Write ``rec`` to ``path`` atomically (a temporary file in the same folder, renamed)."""
+    """Write ``rec`` to ``path`` atomically, with the leaderboard store's writer (the folder
+    was checked to exist by :func:`check_out_path`, so nothing is created)."""
     from crosscountry_gym.cli import CLIError
+    from crosscountry_gym.leaderboard.store import atomic_write
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(rec, indent=1) + "\n")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(rec, indent=1) + "\n")
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise CLIError(f"cannot write --out {path}: {err.strerror or err}") from None
 
 
