@@ -2,9 +2,10 @@
 
 ``ORDER`` is a JSON file holding a bare list of vertex ids or an object with an ``"order"`` key
 (the leaderboard submission format; its ``"fingerprint"``, if present, must name the traced
-graph or the task's frozen paper graph), or one of the names fwd / rev / markowitz. Prints the
-cost in both models, the multiplications the executor emitted and the error against
-``jax.jacrev``; exit status 0 if the order passes, 1 if it fails, 2 for bad input.
+graph or the task's frozen paper graph), or one of the names fwd / rev / markowitz / auto
+(``crosscountry_gym.orders.auto_order``, docs/search.md). Prints the cost in both models, the
+multiplications the executor emitted and the error against ``jax.jacrev``; exit status 0 if
+the order passes, 1 if it fails, 2 for bad input.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from crosscountry_gym.cli import CLIError
 
-ORDER_NAMES = ("fwd", "forward", "rev", "reverse", "markowitz")
+ORDER_NAMES = ("fwd", "forward", "rev", "reverse", "markowitz", "auto")
 
 
 def load_order(text: str) -> Any:
@@ -38,13 +39,13 @@ def load_order(text: str) -> Any:
         raise CLIError(str(err)) from None
     if isinstance(data, dict):
         if "order" not in data:
-            raise CLIError(f"{shown}: a JSON object needs an \"order\" key with the vertex ids")
+            raise CLIError(f'{shown}: a JSON object needs an "order" key with the vertex ids')
         if not isinstance(data["order"], list):
-            raise CLIError(f"{shown}: \"order\" must be a list of vertex ids")
+            raise CLIError(f'{shown}: "order" must be a list of vertex ids')
         return data
     if isinstance(data, list):
         return data
-    raise CLIError(f"{shown}: expected a list of vertex ids or an object with an \"order\" key")
+    raise CLIError(f'{shown}: expected a list of vertex ids or an object with an "order" key')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  cost (paper-compatible):      {result.cost_alphagrad}")
         print(f"  multiplications emitted:      {result.multiplications}")
         print(f"  max abs error vs jax.jacrev:  {result.max_abs_error:.3e}")
-        print(f"  normwise rel. error:          {result.rel_error:.3e} (tolerance {result.tolerance:g})")
+        print(
+            f"  normwise rel. error:          {result.rel_error:.3e} (tolerance {result.tolerance:g})"
+        )
         if not result.nonfinite_match:
             print("  non-finite entries differ from jax.jacrev")
         for note in result.notes:
@@ -80,9 +83,15 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("task", metavar="TASK", help="task name or alias, e.g. RoeFlux_1d or g")
     p.add_argument(
-        "order", metavar="ORDER", help='JSON file (list or {"order": [...]}) or fwd/rev/markowitz'
+        "order",
+        metavar="ORDER",
+        help='JSON file (list or {"order": [...]}) or fwd/rev/markowitz/auto',
     )
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="precision of the check (tolerance 1e-10 / 1e-4; default float64)")
+    p.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="precision of the check (tolerance 1e-10 / 1e-4; default float64)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..sparsity import UNDEFINED, Tie, code_of, sparsity_of
 from ..tracer import bind_eqn
+from ..tracer.rules import CUSTOM_CALLS, RULES
 from . import elementwise
 from .compact import (
     CompactEdge,
@@ -70,6 +71,8 @@ def needed_operands(eqn: Any, slots: Sequence[int], code: int) -> set[int]:
     if code in (-1, -6, -7):
         return set()
     n = len(eqn.invars)
+    if code == UNDEFINED and eqn.primitive.name in _RUNTIME_PERMUTATIONS:
+        return set(range(n))  # the permutation depends on the values
     if code == UNDEFINED:
         return {i for i in range(n) if not _float_operand(eqn, i)}
     if eqn.primitive.name == "dot_general" and all(
@@ -121,12 +124,58 @@ def edge_partial(
     return CompactEdge(code, out2, in2, values=values)
 
 
+_REVERSE_ONLY = frozenset({"custom_vjp_call", "custom_vjp_call_jaxpr"})
+"""Calls whose derivative JAX defines in reverse mode only (a custom VJP rule)."""
+
+
+def _all_tangents(eqn: Any) -> bool:
+    """Dense vertices (primitives without a structural rule) and custom calls are linearized
+    with a tangent for every float operand: some JAX rules (``custom_linear_solve``) fail on
+    the symbolic zero tangent a fixed operand would get."""
+    return eqn.primitive.name not in RULES or eqn.primitive.name in CUSTOM_CALLS
+
+
 # ---------------------------------------------------------------------------------------------
 # Index maps of data-movement primitives (type 11)
 # ---------------------------------------------------------------------------------------------
 
 
+_RUNTIME_PERMUTATIONS = frozenset({"sort", "top_k"})
+"""Type-11 primitives whose selection depends on the operand values (not on indices only)."""
+
+
+def _flat_iota(shape: Sequence[int]) -> np.ndarray:
+    return np.arange(prod(shape), dtype=np.int32).reshape(tuple(shape))
+
+
+def _permutation_map(eqn: Any, invals: Sequence[Any], k: int) -> IndexMap:
+    """sort / top_k: result k (operand k permuted, or the top values) in gather form.
+
+    sort: the flat source index of every element is sorted along with the keys, exactly as
+    JAX's own derivative of ``sort`` does, so ties are broken the same way. top_k: the source
+    of each value is read from its index output.
+    """
+    p = eqn.params
+    shape = _shape(eqn, k if eqn.primitive.name == "sort" else 0)
+    src = _flat_iota(shape)
+    if eqn.primitive.name == "sort":
+        nk = int(p["num_keys"])
+        keys = tuple(invals[:nk])
+        out = jax.lax.sort(
+            (*keys, jnp.asarray(src)), dimension=int(p["dimension"]),
+            is_stable=bool(p["is_stable"]), num_keys=nk,
+        )[-1]
+    else:
+        idx = bind_eqn(eqn, invals)[1]
+        axis = int(p.get("axis", len(shape) - 1)) % len(shape)
+        out = jnp.take_along_axis(jnp.asarray(src), idx.astype(np.int32), axis=axis)
+    n_out = prod(eqn.outvars[k].aval.shape)
+    return IndexMap((jnp.reshape(out, (n_out,)),), n_out, prod(shape))
+
+
 def _index_map(eqn: Any, invals: Sequence[Any], slots: Sequence[int], k: int) -> IndexMap:
+    if eqn.primitive.name in _RUNTIME_PERMUTATIONS:
+        return _permutation_map(eqn, invals, k)
     shape_x = _shape(eqn, slots[0])
     n_in = prod(shape_x)
     n_out = prod(eqn.outvars[k].aval.shape)
@@ -254,12 +303,35 @@ def _seeded(
     x0 = invals[slots[0]]
     in_true = _shape(eqn, slots[0])
     out_true = tuple(eqn.outvars[k].aval.shape)
+    others = [
+        i for i in range(len(invals)) if i not in slots and _float_operand(eqn, i)
+    ] if _all_tangents(eqn) else []
 
-    def f(x: Array) -> Array:
+    def f_all(x: Array, *rest: Array) -> Array:
         vals = list(invals)
         for j in slots:
             vals[j] = x
+        for i, r in zip(others, rest, strict=True):
+            vals[i] = r
         return bind_eqn(eqn, vals)[k]
+
+    rest0 = [invals[i] for i in others]
+
+    def f(x: Array) -> Array:
+        return f_all(x, *rest0)
+
+    def linearized(x: Array):
+        if not others:
+            return jax.linearize(f, x)[1]
+        lin = jax.linearize(f_all, x, *rest0)[1]
+        zeros = [jnp.zeros_like(r) for r in rest0]
+        return lambda t: lin(t, *zeros)
+
+    def vjp_of(x: Array):
+        if not others:
+            return jax.vjp(f, x)
+        y, vjp_all = jax.vjp(f_all, x, *rest0)
+        return y, lambda c: vjp_all(c)[:1]
 
     sp = sparsity_of(code)
     tie_of = {t.a: t for t in sp.ties} | {t.b: t for t in sp.ties}
@@ -269,14 +341,14 @@ def _seeded(
     n_fwd = prod(sizes[p] for p in untied_in)
     n_rev = prod(sizes[p] for p in untied_out)
     dtype = jnp.result_type(x0)
-    if n_fwd <= n_rev:
+    if n_fwd <= n_rev and eqn.primitive.name not in _REVERSE_ONLY:
         seeds = _basis(untied_in, sizes, in2, dtype)  # [n, p1, p2]
         if seeds.shape[0] == 1 and diag is not None and tuple(jnp.shape(diag)) == out_true:
             ys = diag
         elif seeds.shape[0] == 1:
-            ys = jax.linearize(f, x0)[1](seeds[0].reshape(in_true))
+            ys = linearized(x0)(seeds[0].reshape(in_true))
         else:
-            ys = jax.vmap(jax.linearize(f, x0)[1])(seeds.reshape((-1, *in_true)))
+            ys = jax.vmap(linearized(x0))(seeds.reshape((-1, *in_true)))
         ys = reshape(ys, tuple(sizes[p] for p in untied_in) + out2)
         # dims: untied input positions (in order), then o1, o2
         dim_of = {p: i for i, p in enumerate(untied_in)}
@@ -285,7 +357,7 @@ def _seeded(
         values, dims = ys, dim_of
     else:
         seeds = _basis(untied_out, sizes, out2, dtype)  # [n, o1, o2]
-        y, vjp = jax.vjp(f, x0)
+        y, vjp = vjp_of(x0)
         ct = seeds.reshape((-1, *out_true)).astype(jnp.result_type(y))
         if ct.shape[0] == 1:
             xs = vjp(ct[0])[0]

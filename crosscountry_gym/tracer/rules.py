@@ -23,9 +23,13 @@ Two rule sets exist:
   ``custom_jvp_call`` as one unary vertex). It exists to compare traced graphs with the frozen
   paper graphs; its graphs are not meant for the executor.
 
-Shapes: every variable has a true shape (rank 0..2) and a 2-D shape (``docs/graph_extraction.md``
-section 3: one element -> (1, 1); (n,) -> (n, 1); (m, n) -> (m, n)). Rank > 2 with more than
-one element is refused.
+Shapes: every variable has a true shape and a 2-D shape (``docs/graph_extraction.md``
+section 3: one element -> (1, 1); (n,) -> (n, 1); (m, n) -> (m, n); rank > 2 by
+:func:`shape2`, which keeps the flat order).
+
+Primitives without a structural rule that JAX can differentiate get :func:`dense_rule`: every
+float operand -> float result edge is dense (type 1), and the executor computes its values with
+JAX's own derivative of the primitive (``docs/tracer.md``, "Dense vertices").
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from math import prod
 from typing import Any
 
 from ..sparsity import CostModel, Tie, code_of
+from .jax_internals import source_line
 
 __all__ = [
     "UnsupportedPrimitiveError",
@@ -49,6 +54,8 @@ __all__ = [
     "ZERO_DERIVATIVE",
     "INLINED",
     "REFUSED",
+    "CUSTOM_CALLS",
+    "dense_rule",
 ]
 
 RuleModel = CostModel
@@ -65,12 +72,17 @@ class UnsupportedPrimitiveError(ValueError):
     """The traced function uses something the graph model cannot represent.
 
     ``primitive`` is the primitive's name (None when the problem is not one equation, e.g. a
-    rank-3 input) and ``eqn`` the offending equation (printed in the message).
+    rank-3 input) and ``eqn`` the offending equation (printed on the lines after the first).
+    ``source_line`` is the user's line that created the equation, where JAX recorded it (it
+    ends the first line of the message).
     """
 
     def __init__(self, message: str, primitive: str | None = None, eqn: Any = None):
         self.primitive = primitive
         self.eqn = eqn
+        self.source_line = source_line(eqn)
+        if self.source_line is not None:
+            message = f"{message} (at {self.source_line})"
         if eqn is not None:
             text = str(eqn).strip()
             if len(text) > 2000:
@@ -84,11 +96,18 @@ class UnsupportedPrimitiveError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
-def shape2(shape: Sequence[int], what: str = "variable") -> Shape2:
-    """The 2-D shape (``docs/graph_extraction.md`` section 3).
+def _big_dims(shape: Shape) -> list[int]:
+    return [d for d in range(len(shape)) if shape[d] != 1]
 
-    Raises ValueError for rank > 2 (unless one element) and for a zero-size shape (its
-    Jacobian blocks are empty: there is nothing to eliminate).
+
+def shape2(shape: Sequence[int], what: str = "variable") -> Shape2:
+    """The 2-D shape (``docs/graph_extraction.md`` section 3; rank > 2 in ``docs/tracer.md``).
+
+    One element gives (1, 1), ``(n,)`` gives ``(n, 1)``, ``(m, n)`` stays. A rank > 2 shape drops
+    its size-1 dimensions first; if one or two dimensions remain they are read as above, else
+    the leading dimensions are grouped: ``(a, b, c)`` -> ``(a * b, c)``. Every case keeps the
+    row-major flat order, so a 2-D record indexes the same elements as the true shape. Raises
+    ValueError for a zero-size shape (its Jacobian blocks are empty: nothing to eliminate).
     """
     shape = tuple(int(d) for d in shape)
     if prod(shape) == 0:
@@ -102,19 +121,29 @@ def shape2(shape: Sequence[int], what: str = "variable") -> Shape2:
         return (shape[0], 1)
     if len(shape) == 2:
         return (shape[0], shape[1])
-    raise ValueError(f"{what} has rank-{len(shape)} shape {shape}; only rank <= 2 is supported")
+    big = [shape[d] for d in _big_dims(shape)]
+    if len(big) == 1:
+        return (big[0], 1)
+    return (prod(big[:-1]), big[-1])
 
 
 def dim_positions(shape: Sequence[int]) -> tuple[int | None, ...]:
-    """For each true dimension, its 2-D index position (1 = first, 2 = second).
+    """For each true dimension, its 2-D index position (1 = first, 2 = second), or None.
 
-    Rank 1 is a column, so its dimension is position 1. A rank > 2 array can only be here if it
-    has one element; its dimensions all have size 1 and get no position (ties on size-1
-    positions never change a cost).
+    Rank 1 is a column, so its dimension is position 1. In a rank > 2 shape, size-1 dimensions
+    have no position; if at most two dimensions are bigger, they take positions 1 and 2 as in
+    :func:`shape2`. If more than two are, the grouped position 1 mixes several true dimensions
+    and no dimension gets a position: rules then claim no tie on them, which is dense and
+    always sound (a dropped tie only stores the zeros explicitly).
     """
+    shape = tuple(shape)
     if len(shape) <= 2:
         return tuple(range(1, len(shape) + 1))
-    return (None,) * len(shape)
+    big = _big_dims(shape)
+    if len(big) > 2:
+        return (None,) * len(shape)
+    pos = dict(zip(big, (1, 2), strict=False))
+    return tuple(pos.get(d) for d in range(len(shape)))
 
 
 def _tie_code(
@@ -236,14 +265,35 @@ def _binary(ri: RuleInput) -> list[list[EdgeSpec]]:
             types.append(None)
             continue
         this, other = ri.in2(j), ri.in2(1 - j)
+        if ri.model == "exact" and _broadcasts_high_rank(ri, j):
+            types.append(_implicit_broadcast_type(ri, j))
+            continue
         if ri.model == "alphagrad":
             types.append(_binary_table(this, out, other, fix_matrix_scalar=False))
-        elif j in _LINEAR_OPERANDS.get(ri.name, ()):
+        elif j in _LINEAR_OPERANDS.get(ri.name, ()) and not _broadcasts_high_rank(ri, 1 - j):
             types.append(_binary_table(this, out, other, fix_matrix_scalar=True))
         else:
             # the partial varies with this operand too: never a K tie
             types.append(_binary_table(this, out, out, fix_matrix_scalar=True))
     return [types]
+
+
+def _broadcasts_high_rank(ri: RuleInput, j: int) -> bool:
+    """Operand j of a rank > 2 elementwise op is implicitly broadcast along size-1 dims.
+
+    The 2-D grouping of :func:`shape2` does not line up a broadcast operand with the result
+    (a (1, 1, 4) partner of a (2, 3, 4) result is (4, 1) in 2-D), so the 2-D binary table is
+    not used for it; :func:`_implicit_broadcast_type` reads the ties off the true dims.
+    """
+    out = ri.out_shapes[0]
+    return len(out) > 2 and not ri.literal[j] and ri.in2(j) != (1, 1) and ri.in_shapes[j] != out
+
+
+def _implicit_broadcast_type(ri: RuleInput, j: int) -> int:
+    """D ties on the dims operand j shares with the result; dense along the broadcast ones."""
+    ins, out = ri.in_shapes[j], ri.out_shapes[0]
+    pairs = [(d, d, "D") for d in range(len(out)) if ins[d] == out[d] and out[d] != 1]
+    return _tie_code(out, ins, pairs)
 
 
 def _elementwise_varying(ri: RuleInput, skip: Sequence[int] = ()) -> list[list[EdgeSpec]]:
@@ -253,6 +303,8 @@ def _elementwise_varying(ri: RuleInput, skip: Sequence[int] = ()) -> list[list[E
     for j in range(len(ri.in_shapes)):
         if j in skip or not ri.active[j]:
             types.append(None)
+        elif ri.model == "exact" and _broadcasts_high_rank(ri, j):
+            types.append(_implicit_broadcast_type(ri, j))
         else:
             types.append(_binary_table(ri.in2(j), out, out, fix_matrix_scalar=True))
     return [types]
@@ -417,7 +469,13 @@ def _transpose(ri: RuleInput) -> list[list[EdgeSpec]]:
         return _single(ri, [-6])
     if perm == (1, 0):
         return _single(ri, [-7])
-    raise ri.fail(f"permutation {perm} of a rank-{len(perm)} array is not supported")
+    ins = ri.in_shapes[0]
+    moved = [d for d in perm if ins[d] != 1]
+    if moved == sorted(moved):  # only size-1 axes move: the flat order is kept
+        t = _identity_like(ins, ri.out_shapes[0])
+        if t is not None:
+            return _single(ri, [t])
+    return _single(ri, [11])  # a general permutation is data movement: an index map
 
 
 def _broadcast_in_dim(ri: RuleInput) -> list[list[EdgeSpec]]:
@@ -491,6 +549,67 @@ def _split(ri: RuleInput) -> list[list[EdgeSpec]]:
     return [[11 if ri.active[0] else None] for _ in ri.out_shapes]
 
 
+def _gather(ri: RuleInput) -> list[list[EdgeSpec]]:
+    """gather: each result element copies one operand element (or a fill value): type 11.
+
+    The index operand is an integer (no edge); the executor finds the selection by gathering
+    from an integer ``iota`` (:mod:`crosscountry_gym.executor.partials`)."""
+    return _single(ri, [11, None])
+
+
+def _scatter(ri: RuleInput) -> list[list[EdgeSpec]]:
+    """scatter (set): the result copies either an operand element or one update element: both
+    partials are 0/1 selections (type 11). Operands: (operand, indices, updates)."""
+    return _single(ri, [11, None, 11])
+
+
+def _scatter_add(ri: RuleInput) -> list[list[EdgeSpec]]:
+    """scatter-add: the operand passes through unchanged (identity, -6); an update element is
+    added to one result element, but several updates may land on one element, so the partial
+    with respect to the updates is not a selection in gather form: dense (type 1)."""
+    return _single(ri, [-6, None, 1])
+
+
+def _cumulative(ri: RuleInput, kind: str) -> list[list[EdgeSpec]]:
+    """cumsum (K ties on the other axes: the partial is a 0/1 triangle) and cumprod / cummax /
+    cummin / cumlogsumexp (D ties: the triangle's values vary); dense along ``axis``."""
+    if not ri.active[0]:
+        return [[None]]
+    ins = ri.in_shapes[0]
+    axis = int(ri.params["axis"])
+    pairs = [(d, d, kind) for d in range(len(ins)) if d != axis]
+    return [[_tie_code(ri.out_shapes[0], ins, pairs)]]
+
+
+def _cumsum(ri: RuleInput) -> list[list[EdgeSpec]]:
+    return _cumulative(ri, "K")
+
+
+def _cumulative_varying(ri: RuleInput) -> list[list[EdgeSpec]]:
+    return _cumulative(ri, "D")
+
+
+def _sort(ri: RuleInput) -> list[list[EdgeSpec]]:
+    """sort: result k is operand k permuted (the permutation is piecewise constant in the keys,
+    so result k depends on operand k only): type 11, a permutation found at run time."""
+    n = len(ri.in_shapes)
+    return [[11 if (j == k and ri.active[j]) else None for j in range(n)] for k in range(n)]
+
+
+def _top_k(ri: RuleInput) -> list[list[EdgeSpec]]:
+    """top_k: the values select operand elements along the last axis (type 11); the indices
+    are integers (no edge)."""
+    return [[11 if ri.active[0] else None], [None]]
+
+
+def dense_rule(ri: RuleInput) -> list[list[EdgeSpec]]:
+    """Any differentiable primitive without a structural rule: every float operand -> result
+    edge is dense (type 1; ``docs/tracer.md``, "Dense vertices"). The tracer checks first that
+    JAX can differentiate the primitive; the executor takes the values from JAX's derivative."""
+    n = len(ri.in_shapes)
+    return [[1 if ri.active[j] else None for j in range(n)] for _ in ri.out_shapes]
+
+
 # ---------------------------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------------------------
@@ -510,68 +629,33 @@ INLINED = frozenset(
         "custom_lin",
     }
 )
-"""Call-like primitives whose body the tracer inlines (``docs/graph_extraction.md`` section 8)."""
+"""Call-like primitives whose body the tracer inlines (``docs/graph_extraction.md`` section 8),
+except the :data:`CUSTOM_CALLS` in the exact model."""
+
+CUSTOM_CALLS = frozenset({"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"})
+"""Calls with a custom derivative rule. In the exact model each stays one equation (one vertex
+per result) whose edge types come from the rule itself (:mod:`crosscountry_gym.tracer.custom`),
+so the executor's derivative is the rule's, as ``jax.jacrev``'s is."""
+
+CONTROL_FLOW = frozenset({"scan", "cond"})
+"""Unrolled by the flattening step: ``scan`` (and ``fori_loop`` with static bounds, which JAX
+lowers to it) up to :data:`MAX_UNROLLED_EQUATIONS`; ``cond`` / ``switch`` as a ``select_n`` of
+every branch."""
+
+MAX_UNROLLED_EQUATIONS = 50_000
+"""Largest number of equations a ``scan`` may unroll to (trip count x body size)."""
 
 REFUSED: dict[str, str] = {
-    **dict.fromkeys(
-        ["while", "scan", "cond", "switch", "for", "fori_loop"],
-        "control flow cannot be a static elimination graph",
-    ),
-    **dict.fromkeys(
-        [
-            "gather",
-            "scatter",
-            "scatter-add",
-            "scatter_add",
-            "scatter-mul",
-            "scatter_mul",
-            "scatter-min",
-            "scatter_min",
-            "scatter-max",
-            "scatter_max",
-            "scatter_apply",
-        ],
-        "gather/scatter (data-dependent indexing) is not modelled",
-    ),
-    **dict.fromkeys(
-        [
-            "cumsum",
-            "cumprod",
-            "cummax",
-            "cummin",
-            "cumlogsumexp",
-            "sort",
-            "top_k",
-            "reduce_and",
-            "reduce_or",
-            "reduce_xor",
-            "reduce_precision_p",
-            "argsort",
-        ],
-        "this primitive has no index-tie type in the 22-code model",
-    ),
-    **dict.fromkeys(
-        [
-            "conv_general_dilated",
-            "fft",
-            "cholesky",
-            "triangular_solve",
-            "lu",
-            "qr",
-            "eig",
-            "eigh",
-            "svd",
-            "custom_linear_solve",
-            "linear_solve",
-        ],
-        "linear-algebra / convolution primitives are not modelled",
-    ),
+    "while": "a while_loop has no static trip count, so it cannot be unrolled into a static "
+    "elimination graph; use lax.fori_loop with static bounds or lax.scan",
     **dict.fromkeys(
         ["debug_callback", "pure_callback", "io_callback", "debug_print"],
         "callbacks and side effects cannot be traced into a graph",
     ),
 }
-"""Primitives refused with a reason (anything else without a rule is refused too)."""
+"""Primitives refused with a reason. Control flow (``scan``, ``cond``) is unrolled by the
+flattening step before rules are looked up; any other primitive without a rule in
+:data:`RULES` gets :func:`dense_rule` if JAX can differentiate it, and is refused otherwise."""
 
 RULES: dict[str, Rule] = {
     **dict.fromkeys(UNARY, _unary),
@@ -601,6 +685,17 @@ RULES: dict[str, Rule] = {
     "concatenate": _concatenate,
     "stack": _concatenate,  # jnp.stack's own primitive since jax 0.10: a concatenate of new axes
     "split": _split,
+    "gather": _gather,
+    "scatter": _scatter,
+    "scatter-add": _scatter_add,
+    "scatter_add": _scatter_add,
+    "cumsum": _cumsum,
+    "cumprod": _cumulative_varying,
+    "cummax": _cumulative_varying,
+    "cummin": _cumulative_varying,
+    "cumlogsumexp": _cumulative_varying,
+    "sort": _sort,
+    "top_k": _top_k,
     # the paper's extractor typed custom_jvp_call as one unary vertex (alphagrad mode only;
     # the exact mode inlines it)
     "custom_jvp_call": _unary,
@@ -608,16 +703,11 @@ RULES: dict[str, Rule] = {
 
 
 def rule_for(name: str, model: RuleModel, eqn: Any = None) -> Rule:
-    """The rule of primitive ``name``; raises :class:`UnsupportedPrimitiveError` if none."""
+    """The rule of primitive ``name``: its entry in :data:`RULES`, else :func:`dense_rule`
+    (the tracer then checks that JAX can differentiate it). Raises
+    :class:`UnsupportedPrimitiveError` for the :data:`REFUSED` primitives."""
     if name in REFUSED:
         raise UnsupportedPrimitiveError(
             f"unsupported primitive {name!r}: {REFUSED[name]}", primitive=name, eqn=eqn
         )
-    rule = RULES.get(name)
-    if rule is None:
-        raise UnsupportedPrimitiveError(
-            f"unsupported primitive {name!r}: the tracer has no edge rule for it",
-            primitive=name,
-            eqn=eqn,
-        )
-    return rule
+    return RULES.get(name, dense_rule)

@@ -53,11 +53,24 @@ from typing import Any
 
 import jax
 import jax.extend.core as jcore
+import jax.numpy as jnp
 import numpy as np
 
 from ..graph import Graph
 from ..sparsity import DEFAULT_MODEL, CostModel, cost_model_arg, merge_rule
-from .rules import INLINED, EdgeSpec, RuleInput, UnsupportedPrimitiveError, rule_for, shape2
+from .custom import custom_call_types
+from .jax_internals import user_context
+from .rules import (
+    CUSTOM_CALLS,
+    INLINED,
+    MAX_UNROLLED_EQUATIONS,
+    EdgeSpec,
+    RuleInput,
+    UnsupportedPrimitiveError,
+    dense_rule,
+    rule_for,
+    shape2,
+)
 
 __all__ = [
     "UnsupportedPrimitiveError",
@@ -283,27 +296,113 @@ def _eval_inlined(
                     eqn=eqn,
                 )
             outvals = _eval_inlined(body, body_consts, invals, keep, used)
+        elif eqn.primitive.name == "scan":
+            outvals = _unroll_scan(eqn, invals, keep, used)
+        elif eqn.primitive.name == "cond":
+            outvals = _select_branches(eqn, invals, keep, used)
         else:
-            outvals = bind_eqn(eqn, invals)
+            with user_context(eqn):
+                outvals = bind_eqn(eqn, invals)
         for v, val in zip(eqn.outvars, outvals, strict=True):
             if not isinstance(v, jcore.DropVar):
                 env[v] = val
     return [read(v) for v in jaxpr.outvars]
 
 
-def _kept_whole(eqn: Any, keep_custom_jvp: bool) -> bool:
-    """A single-operand, single-result ``custom_jvp_call`` kept as one vertex (paper typing)."""
+def _unroll_scan(eqn: Any, invals: list[Any], keep: Callable, used: set[int]) -> list[Any]:
+    """``scan`` (and ``fori_loop`` with static bounds) as ``length`` copies of its body.
+
+    Operands are ``consts, carry, xs``; results ``carry, ys``. Step i reads slice i of every
+    ``xs`` (last first when ``reverse``) and the ``ys`` are stacked; both are data movement
+    (type 11, free). Refused past :data:`~crosscountry_gym.tracer.rules.MAX_UNROLLED_EQUATIONS`.
+    """
+    p = eqn.params
+    body = p["jaxpr"]
+    length, nc, ncarry = int(p["length"]), int(p["num_consts"]), int(p["num_carry"])
+    size = length * max(1, _count_eqns(body.jaxpr))
+    if size > MAX_UNROLLED_EQUATIONS:
+        raise UnsupportedPrimitiveError(
+            f"scan of length {length} would unroll to about {size} equations, more than the "
+            f"limit of {MAX_UNROLLED_EQUATIONS} (crosscountry_gym.tracer.rules."
+            "MAX_UNROLLED_EQUATIONS); shorten the loop or differentiate it with jax.jacrev",
+            primitive="scan",
+            eqn=eqn,
+        )
+    consts, carry, xs = invals[:nc], list(invals[nc : nc + ncarry]), invals[nc + ncarry :]
+    steps = range(length - 1, -1, -1) if p["reverse"] else range(length)
+    ys_steps: list[list[Any]] = []
+    for i in steps:
+        x_i = [jax.lax.index_in_dim(x, i, keepdims=False) for x in xs]
+        outs = _eval_inlined(body.jaxpr, body.consts, [*consts, *carry, *x_i], keep, used)
+        carry, ys = list(outs[:ncarry]), outs[ncarry:]
+        ys_steps.append(ys)
+    if p["reverse"]:
+        ys_steps.reverse()
+    stacked = []
+    for k, v in enumerate(body.jaxpr.outvars[ncarry:]):
+        if length == 0:
+            stacked.append(jnp.zeros((0, *v.aval.shape), v.aval.dtype))
+        else:
+            stacked.append(jnp.stack([s[k] for s in ys_steps]))
+    return [*carry, *stacked]
+
+
+def _count_eqns(jaxpr: Any) -> int:
+    """Equations of a jaxpr, counting nested bodies (a scan's unrolled size estimate)."""
+    n = 0
+    for eqn in jaxpr.eqns:
+        n += 1
+        for v in eqn.params.values():
+            inner = getattr(v, "jaxpr", None)
+            if isinstance(v, jcore.ClosedJaxpr):
+                n += _count_eqns(v.jaxpr) * (int(eqn.params.get("length", 1)))
+            elif isinstance(v, jcore.Jaxpr):
+                n += _count_eqns(v)
+            elif inner is None and isinstance(v, tuple):
+                n += sum(_count_eqns(b.jaxpr) for b in v if isinstance(b, jcore.ClosedJaxpr))
+    return n
+
+
+def _select_branches(eqn: Any, invals: list[Any], keep: Callable, used: set[int]) -> list[Any]:
+    """``cond`` / ``switch`` on a traced index: every branch is evaluated and each result is
+    a ``select_n`` of the branches' results (``docs/tracer.md``, "Control flow"). A concrete
+    index picks its branch."""
+    branches = eqn.params["branches"]
+    index, ops = invals[0], invals[1:]
+    if not isinstance(index, jax.core.Tracer):
+        b = branches[int(np.clip(int(np.asarray(index)), 0, len(branches) - 1))]
+        return _eval_inlined(b.jaxpr, b.consts, ops, keep, used)
+    outs = [_eval_inlined(b.jaxpr, b.consts, ops, keep, used) for b in branches]
+    if len(branches) == 1:
+        return outs[0]
+    index = jnp.clip(index.astype(np.int32), 0, len(branches) - 1)
+    result = []
+    for k, v in enumerate(eqn.outvars):
+        cases = [jnp.asarray(o[k], v.aval.dtype) for o in outs]
+        cases = [jnp.broadcast_to(c, v.aval.shape) for c in cases]
+        result.append(jax.lax.select_n(index, *cases))
+    return result
+
+
+def _kept_whole(eqn: Any, keep_custom: str | None) -> bool:
+    """Whether a call stays one equation: every custom-derivative call in the exact model
+    (``keep_custom="all"``); a single-operand, single-result ``custom_jvp_call`` in the
+    paper's typing (``keep_custom="unary_jvp"``)."""
+    name = eqn.primitive.name
+    if keep_custom == "all":
+        return name in CUSTOM_CALLS
     return (
-        keep_custom_jvp
-        and eqn.primitive.name == "custom_jvp_call"
+        keep_custom == "unary_jvp"
+        and name == "custom_jvp_call"
         and len(eqn.invars) == 1
         and len(eqn.outvars) == 1
     )
 
 
-def _needs_flattening(jaxpr: Any, keep_custom_jvp: bool, copy_reused_outputs: bool) -> bool:
+def _needs_flattening(jaxpr: Any, keep_custom: str | None, copy_reused_outputs: bool) -> bool:
     for eqn in jaxpr.eqns:
-        if eqn.primitive.name in INLINED and not _kept_whole(eqn, keep_custom_jvp):
+        name = eqn.primitive.name
+        if (name in INLINED and not _kept_whole(eqn, keep_custom)) or name in ("scan", "cond"):
             return True
     if copy_reused_outputs:
         used = {v for eqn in jaxpr.eqns for v in eqn.invars if not isinstance(v, jcore.Literal)}
@@ -315,21 +414,29 @@ def _needs_flattening(jaxpr: Any, keep_custom_jvp: bool, copy_reused_outputs: bo
     return False
 
 
-def flatten_jaxpr(closed: Any, *, keep_custom_jvp: bool = False, copy_reused_outputs=True):
-    """Inline every call-like equation of ``closed`` (a ClosedJaxpr), recursively.
+def flatten_jaxpr(
+    closed: Any,
+    *,
+    keep_custom_jvp: bool = False,
+    keep_custom_calls: bool = False,
+    copy_reused_outputs: bool = True,
+):
+    """Inline every call-like equation of ``closed`` (a ClosedJaxpr), recursively, and unroll
+    control flow (``scan`` to its steps, ``cond`` to a ``select_n`` of its branches).
 
     Returns a new ClosedJaxpr with the same inputs and outputs. With ``copy_reused_outputs``,
     every output that is also an operand of some equation is returned through a trailing
-    ``copy`` equation (``docs/graph_extraction.md`` section 2, step 6). ``keep_custom_jvp``
-    keeps single-operand, single-result ``custom_jvp_call`` equations whole (the paper's
-    typing).
+    ``copy`` equation (``docs/graph_extraction.md`` section 2, step 6). ``keep_custom_calls``
+    keeps every custom-derivative call whole (the exact model); ``keep_custom_jvp`` keeps
+    single-operand, single-result ``custom_jvp_call`` equations whole (the paper's typing).
     """
     jaxpr = closed.jaxpr
-    if not _needs_flattening(jaxpr, keep_custom_jvp, copy_reused_outputs):
+    keep_custom = "all" if keep_custom_calls else ("unary_jvp" if keep_custom_jvp else None)
+    if not _needs_flattening(jaxpr, keep_custom, copy_reused_outputs):
         return closed  # already flat: skip the second trace
 
     def keep(eqn: Any) -> bool:
-        return _kept_whole(eqn, keep_custom_jvp)
+        return _kept_whole(eqn, keep_custom)
 
     def flat_fn(*args: Any) -> list[Any]:
         used: set[int] = set()
@@ -369,7 +476,11 @@ def _flat_jaxpr(f: Callable[..., Any], args: tuple, cost_model: CostModel) -> tu
         return f(*jax.tree_util.tree_unflatten(in_tree, list(leaves)))
 
     closed, out_shape = jax.make_jaxpr(f_flat, return_shape=True)(*jax.tree_util.tree_leaves(args))
-    closed = flatten_jaxpr(closed, keep_custom_jvp=(cost_model == "alphagrad"))
+    closed = flatten_jaxpr(
+        closed,
+        keep_custom_jvp=(cost_model == "alphagrad"),
+        keep_custom_calls=(cost_model == "exact"),
+    )
     return closed, in_tree, jax.tree_util.tree_structure(out_shape)
 
 
@@ -485,8 +596,13 @@ def _edge_types(
     reported as an :class:`UnsupportedPrimitiveError` naming the primitive.
     """
     name = eqn.primitive.name
+    if cost_model == "exact" and name in CUSTOM_CALLS:
+        ri = _rule_input(eqn, row_of, cost_model)
+        return ri, custom_call_types(eqn, ri.active)
     rule = rule_for(name, cost_model, eqn)
     ri = _rule_input(eqn, row_of, cost_model)
+    if rule is dense_rule:
+        _check_differentiable(ri)
     try:
         specs = rule(ri)
     except UnsupportedPrimitiveError:
@@ -502,6 +618,41 @@ def _edge_types(
             eqn,
         )
     return ri, specs
+
+
+def _check_differentiable(ri: RuleInput) -> None:
+    """Refuse a primitive without a rule unless JAX can differentiate it (checked abstractly:
+    ``jax.jvp`` under ``jax.eval_shape``, nothing is computed)."""
+    eqn = ri.eqn
+    float_out = [k for k, v in enumerate(eqn.outvars) if _is_float(v.aval)]
+    if not any(ri.active) or not float_out:
+        return  # no edge can exist: the vertex is kept, its derivative never needed
+    # tangents for every float operand, as the executor does for dense vertices
+    active = [j for j, v in enumerate(eqn.invars) if _is_float(v.aval)]
+    specs = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars]
+
+    def probe(*vals: Any) -> Any:
+        def g(*xs: Any) -> list[Any]:
+            full = list(vals)
+            for j, x in zip(active, xs, strict=True):
+                full[j] = x
+            outs = bind_eqn(eqn, full)
+            return [outs[k] for k in float_out]
+
+        xs = [vals[j] for j in active]
+        return jax.jvp(g, xs, [jnp.zeros_like(x) for x in xs])[1]
+
+    try:
+        jax.eval_shape(probe, *specs)
+    except Exception as err:  # noqa: BLE001 - any failure means JAX has no usable derivative
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UnsupportedPrimitiveError(
+            f"primitive {ri.name!r} is not differentiable in JAX ({first}), so it cannot be "
+            "part of a Jacobian; keep it out of the differentiated path (stop_gradient) or "
+            "replace it",
+            primitive=ri.name,
+            eqn=eqn,
+        ) from None
 
 
 def _in_edges(

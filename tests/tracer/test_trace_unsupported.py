@@ -14,14 +14,13 @@ from crosscountry_gym.tracer import UnsupportedPrimitiveError, make_graph, trace
 V = np.linspace(0.1, 0.9, 4, dtype=np.float32)
 
 REFUSED = {
+    # an unbounded loop
     "while": lambda x: lax.while_loop(lambda c: c[0] < 3.0, lambda c: c * 2.0, x),
-    "scan": lambda x: lax.scan(lambda c, a: (c + a, c), 0.0, x)[0],
-    "cond": lambda x: lax.cond(x[0] > 0, jnp.sin, jnp.cos, x),
-    "gather": lambda x: x[jnp.array([0, 2])],
-    "scatter-add": lambda x: x.at[jnp.array([0, 2])].add(1.0),
-    "cumsum": lambda x: jnp.cumsum(x),
-    "sort": lambda x: jnp.sort(x),
+    # side effects
     "debug_print": lambda x: (jax.debug.print("{}", x), x * 2)[1],
+    # not differentiable in JAX (duplicate-index scatter-mul, nextafter)
+    "scatter-mul": lambda x: x.at[jnp.array([0, 0])].multiply(x[1:3]),
+    "nextafter": lambda x: lax.nextafter(x, x * 2),
 }
 
 
@@ -33,19 +32,36 @@ def test_refused_primitive_is_named_with_its_equation(prim):
     assert err.primitive is not None and prim.split("-")[0] in err.primitive
     assert repr(err.primitive) in str(err) and "in equation:" in str(err)
     assert err.eqn is not None and isinstance(err, ValueError)
+    # the first line names the primitive and the user's line
+    first = str(err).splitlines()[0]
+    assert repr(err.primitive) in first and "test_trace_unsupported.py" in first
+
+
+ACCEPTED_NOW = {
+    # formerly refused; now traced (structural rules, dense vertices or unrolling)
+    "scan": lambda x: lax.scan(lambda c, a: (c + a, c), 0.0, x)[0],
+    "cond": lambda x: lax.cond(x[0] > 0, jnp.sin, jnp.cos, x),
+    "gather": lambda x: x[jnp.array([0, 2])],
+    "scatter-add": lambda x: x.at[jnp.array([0, 2])].add(1.0),
+    "cumsum": lambda x: jnp.cumsum(x),
+    "sort": lambda x: jnp.sort(x),
+}
+
+
+@pytest.mark.parametrize("prim", sorted(ACCEPTED_NOW))
+def test_formerly_refused_primitives_trace(prim):
+    g = make_graph(ACCEPTED_NOW[prim], V)
+    assert g.num_vertices >= 1
 
 
 def test_public_name_is_the_same_class():
     assert PublicError is UnsupportedPrimitiveError
 
 
-def test_rank3_is_refused():
-    with pytest.raises(UnsupportedPrimitiveError, match="rank-3"):
-        make_graph(jnp.sin, np.ones((2, 3, 4), np.float32))
-    with pytest.raises(UnsupportedPrimitiveError, match="rank-3") as info:
-        make_graph(lambda x: jnp.sin(x.reshape(2, 2, 1) * 2.0), V)
-    assert info.value.primitive is not None
-    # a one-element rank-3 array is (1, 1) and fine
+def test_rank3_is_accepted():
+    g = make_graph(jnp.sin, np.ones((2, 3, 4), np.float32))
+    assert [e.out_shape for e in g.edges] == [(6, 4)]
+    make_graph(lambda x: jnp.sin(x.reshape(2, 2, 1) * 2.0), V)
     make_graph(lambda x: jnp.sin(x.reshape(1, 1, 1)), np.ones(1, np.float32))
 
 
@@ -54,8 +70,8 @@ def test_complex_is_refused():
         make_graph(lambda x: jnp.abs(x * (1 + 2j)), V)
 
 
-def test_unknown_primitive_without_rule():
-    with pytest.raises(UnsupportedPrimitiveError, match="no edge rule") as info:
+def test_primitive_without_derivative_is_refused():
+    with pytest.raises(UnsupportedPrimitiveError, match="not differentiable in JAX") as info:
         make_graph(lambda x: lax.nextafter(x, x * 2), V)
     assert info.value.primitive == "nextafter"
 

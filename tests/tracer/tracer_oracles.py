@@ -40,11 +40,16 @@ def primal_values(t: Trace, args: tuple[Any, ...]) -> dict[Any, Any]:
         env[v] = np.asarray(x)
     for eqn in t.eqns:
         vals = [v.val if isinstance(v, jcore.Literal) else env[v] for v in eqn.invars]
-        out = eqn.primitive.bind(*vals, **eqn.params)
-        outs = out if eqn.primitive.multiple_results else [out]
+        outs = _bind(eqn, vals)
         for v, o in zip(eqn.outvars, outs, strict=True):
             env[v] = np.asarray(o)
     return env
+
+
+def _bind(eqn: Any, vals: list[Any]) -> list[Any]:
+    prim = eqn.primitive
+    out = prim.bind(*vals, **prim.get_bind_params(eqn.params))
+    return list(out) if prim.multiple_results else [out]
 
 
 def local_partial(eqn: Any, k: int, j: int, env: dict[Any, Any]) -> np.ndarray:
@@ -54,12 +59,14 @@ def local_partial(eqn: Any, k: int, j: int, env: dict[Any, Any]) -> np.ndarray:
     def g(x):
         vv = list(vals)
         vv[j] = x
-        out = eqn.primitive.bind(*vv, **eqn.params)
-        return out[k] if eqn.primitive.multiple_results else out
+        return _bind(eqn, vv)[k]
 
     x0 = np.asarray(vals[j], dtype=np.float64 if vals[j].dtype == np.float64 else np.float32)
     try:
-        jac = np.asarray(jax.jacfwd(g)(x0))
+        if eqn.primitive.name.startswith("custom_vjp"):  # reverse mode only
+            jac = np.asarray(jax.jacrev(g)(x0))
+        else:
+            jac = np.asarray(jax.jacfwd(g)(x0))
     except (AssertionError, TypeError, ValueError):
         # columns by explicit JVPs (no vmap: some batching rules, e.g. clamp's, are restrictive)
         _, f_jvp = jax.linearize(g, x0)
@@ -75,12 +82,18 @@ def local_partial(eqn: Any, k: int, j: int, env: dict[Any, Any]) -> np.ndarray:
 
 
 def _two_d(shape: tuple[int, ...]) -> tuple[int, int]:
+    """docs/tracer.md, "Shapes": size-1 dims of rank > 2 dropped, then leading dims grouped."""
     n = int(np.prod(shape)) if shape else 1
     if n == 1:
         return (1, 1)
     if len(shape) == 1:
         return (shape[0], 1)
-    return tuple(shape)  # type: ignore[return-value]
+    if len(shape) == 2:
+        return tuple(shape)  # type: ignore[return-value]
+    big = [d for d in shape if d != 1]
+    if len(big) == 1:
+        return (big[0], 1)
+    return (int(np.prod(big[:-1])), big[-1])
 
 
 def edge_partial(t: Trace, vertex: int, row: int, env: dict[Any, Any]) -> np.ndarray:
