@@ -296,7 +296,8 @@ def jacobian(
 
     Args:
         f: a JAX function of positional arguments (pytrees allowed), as for ``jax.jacrev``.
-        order: "fwd", "rev", "markowitz" (or another name of
+        order: "auto" (the cheapest order a short deterministic search finds; the choice
+            for a cheaper Jacobian), "fwd", "rev", "markowitz" (or another name of
             :data:`crosscountry_gym.orders.ORDER_NAMES`), or a list of vertex ids of
             ``make_graph(f, *args, argnums=argnums)``: every non-output vertex exactly once.
         argnums: int or tuple of ints, as in JAX.

@@ -92,6 +92,28 @@ def custom_call_types(eqn: Any, active: Sequence[bool]) -> list[list[EdgeSpec]]:
     Type 11 (an index map) is reported as dense: the executor builds index maps by running a
     primitive on integers, which a custom rule need not allow.
     """
+    key = (
+        eqn.primitive.name,
+        tuple(str(v.aval) for v in eqn.invars),
+        tuple(bool(a) for a in active),
+        tuple(sorted((k, id(v)) for k, v in eqn.params.items())),
+    )
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return [list(row) for row in hit[0]]
+    result = _custom_call_types(eqn, active)
+    if len(_CACHE) >= 512:
+        _CACHE.pop(next(iter(_CACHE)))
+    # the params are kept alive with the entry, so their ids in the key cannot be reused
+    _CACHE[key] = (tuple(tuple(row) for row in result), dict(eqn.params))
+    return result
+
+
+_CACHE: dict[tuple, tuple[tuple, dict]] = {}
+"""Types per (call, operand avals, active operands): an unrolled loop repeats one call."""
+
+
+def _custom_call_types(eqn: Any, active: Sequence[bool]) -> list[list[EdgeSpec]]:
     from .trace import trace
 
     n_in, n_out = len(eqn.invars), len(eqn.outvars)
