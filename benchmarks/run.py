@@ -21,6 +21,7 @@ BENCHMARKS = {
     "core": [HERE / "core_env_bench.py"],
     "trace": [HERE / "trace_bench.py"],
     "executor": [HERE / "executor" / "run.py"],
+    "everyday": [HERE / "executor" / "everyday.py"],
     "search": [HERE / "search_results.py", "--table-only"],  # replays the stored orders
     "rl": [HERE / "rl_bench.py"],
     "leaderboard": [HERE / "leaderboard_bench.py"],

@@ -199,21 +199,32 @@ class IndexMap:
         return IndexMap(tuple(terms), outer.n_out, self.n_in)
 
     def gather_rows(self, x: Array) -> Array:
-        """``M @ x`` for ``x`` of shape ``(n_in, k)``: result ``(n_out, k)``, gathers only."""
-        xp = jnp.concatenate([x, jnp.zeros((1,) + x.shape[1:], x.dtype)], axis=0)
+        """``M @ x`` for ``x`` of shape ``(n_in, k)``: result ``(n_out, k)``, gathers only.
+
+        A static (NumPy) term is applied as nothing (identity), a slice (a contiguous range)
+        or one gather without JAX's negative-index normalisation; only a traced term pays for
+        the general path."""
         out = None
         for src in self.terms:
-            idx = _lib(src).where(src >= 0, src, self.n_in)
-            g = xp[idx]
+            g = _select(x, src, 0, self.n_in)
             out = g if out is None else out + g
         return out
 
     def scatter_cols(self, y: Array) -> Array:
-        """``y @ M`` for ``y`` of shape ``(k, n_out)``: result ``(k, n_in)``, scatter-adds only."""
-        out = jnp.zeros((y.shape[0], self.n_in), y.dtype)
+        """``y @ M`` for ``y`` of shape ``(k, n_out)``: result ``(k, n_in)``.
+
+        A static term that sends every source element to at most one target is inverted and
+        applied as a gather (or slice, or nothing); otherwise scatter-adds."""
+        out = None
         for src in self.terms:
-            idx = _lib(src).where(src >= 0, src, self.n_in)  # out of range: dropped
-            out = out.at[:, idx].add(y, mode="drop")
+            inv = _static_inverse(src, self.n_in)
+            if inv is not None:
+                g = _select(y, inv, 1, self.n_out)
+            else:
+                g = jnp.zeros((y.shape[0], self.n_in), y.dtype)
+                idx = _lib(src).where(src >= 0, src, self.n_in)  # out of range: dropped
+                g = g.at[:, idx].add(y, mode="drop")
+            out = g if out is None else out + g
         return out
 
     def dense(self, dtype: Any) -> Array:
@@ -224,6 +235,64 @@ class IndexMap:
             idx = _lib(src).where(src >= 0, src, self.n_in)
             out = out.at[rows, idx].add(jnp.ones((self.n_out,), dtype), mode="drop")
         return out
+
+
+def _static_inverse(src: Array, n_in: int) -> np.ndarray | None:
+    """For a static gather-form term, the gather-form term of its transpose (each source
+    element -> the one target reading it, or -1), or None if it is traced or some source
+    element is read twice."""
+    if not isinstance(src, np.ndarray):
+        return None
+    valid = src[src >= 0]
+    if len(np.unique(valid)) != len(valid):
+        return None
+    inv = np.full(n_in, -1, dtype=np.int32)
+    pos = np.nonzero(src >= 0)[0]
+    inv[src[pos]] = pos
+    return inv
+
+
+def _select(x: Array, src: Array, axis: int, n_src: int) -> Array:
+    """``x`` indexed along ``axis`` by the gather-form term ``src`` (-1: a zero)."""
+    if not isinstance(src, np.ndarray):
+        xp = jnp.concatenate([x, jnp.zeros(_with(x.shape, axis, 1), x.dtype)], axis=axis)
+        idx = jnp.where(src >= 0, src, n_src)
+        return jnp.take(xp, idx, axis=axis)
+    src = np.asarray(src, np.int64)
+    n = len(src)
+    if n and np.all(src >= 0):
+        start = int(src[0])
+        if np.array_equal(src, np.arange(start, start + n)):
+            if start == 0 and n == x.shape[axis]:
+                return x
+            return lax.slice_in_dim(x, start, start + n, axis=axis)
+        return _static_gather(x, src, axis)
+    if n and np.all(src < 0):
+        return jnp.zeros(_with(x.shape, axis, n), x.dtype)
+    xp = jnp.concatenate([x, jnp.zeros(_with(x.shape, axis, 1), x.dtype)], axis=axis)
+    return _static_gather(xp, np.where(src >= 0, src, n_src), axis)
+
+
+def _with(shape: tuple[int, ...], axis: int, n: int) -> tuple[int, ...]:
+    return tuple(n if d == axis else s for d, s in enumerate(shape))
+
+
+def _static_gather(x: Array, idx: np.ndarray, axis: int) -> Array:
+    """One ``gather`` along ``axis`` with static in-bounds indices (no normalisation ops)."""
+    nd = x.ndim
+    dnums = lax.GatherDimensionNumbers(
+        offset_dims=tuple(d for d in range(nd) if d != axis),
+        collapsed_slice_dims=(axis,),
+        start_index_map=(axis,),
+    )
+    sizes = _with(tuple(x.shape), axis, 1)
+    unique = len(np.unique(idx)) == len(idx)
+    # the offset dims are every dim but ``axis``, so the index (batch) dim lands at ``axis``
+    return lax.gather(
+        x, np.asarray(idx, np.int32)[:, None], dnums, sizes,
+        indices_are_sorted=bool(np.all(np.diff(idx) >= 0)), unique_indices=unique,
+        mode=lax.GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
 
 
 def _lib(a: Array):
