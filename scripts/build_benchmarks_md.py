@@ -11,7 +11,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-PARTS = ["engine", "core_env", "trace", "executor", "search", "rl", "leaderboard", "tasks"]
+PARTS = [
+    "engine", "core_env", "trace", "executor", "executor_tasks", "executor_everyday",
+    "sif2jax_survey", "search", "rl", "leaderboard", "tasks",
+]
 
 
 def main() -> None:
