@@ -10,10 +10,11 @@ Public entry points::
 1. **Flattened jaxpr** (:func:`_flat_jaxpr`). ``jax.make_jaxpr`` traces ``f`` on the example
    arguments (only shapes and dtypes matter). Positional arguments may be pytrees; their leaves,
    in ``jax.tree_util`` order, are the jaxpr inputs. The jaxpr is then **flattened**
-   (:func:`flatten_jaxpr`): nested ``jit``/``pjit``, ``closed_call``, ``remat`` and the primal
-   bodies of ``custom_jvp_call``/``custom_vjp_call`` are inlined recursively, by re-tracing an
-   evaluator of the jaxpr under ``jax.make_jaxpr`` that binds every primitive except the
-   call-like ones, whose bodies it evaluates instead.
+   (:func:`flatten_jaxpr`): nested ``jit``/``pjit``, ``closed_call`` and ``remat`` are inlined
+   recursively and ``scan`` / ``cond`` unrolled, by re-tracing an evaluator of the jaxpr under
+   ``jax.make_jaxpr`` that binds every primitive except the call-like ones, whose bodies it
+   evaluates instead. Custom-derivative calls stay whole in the exact model (their edge types
+   come from their rule: :mod:`crosscountry_gym.tracer.custom`).
 2. **Inputs** (:func:`_inputs`). ``argnums`` (int or tuple; default: all positional arguments)
    selects the differentiated arguments: each float leaf of those is an *input* (source rows
    1..n, in leaf order). Leaves of the other arguments are constants.
@@ -40,9 +41,10 @@ Two rule sets, chosen by ``cost_model``: ``"exact"`` (default; the defects of
 ``"alphagrad"`` (the original extractor's typing, to compare with the frozen paper graphs).
 ``rules=`` is the deprecated name of ``cost_model=``.
 
-Anything the model cannot represent (control flow, gather/scatter, rank > 2, complex numbers,
-primitives without a rule) raises :class:`UnsupportedPrimitiveError` naming the primitive and
-printing the equation.
+A primitive without a structural rule becomes a dense vertex if JAX can differentiate it.
+What cannot be represented (``while_loop``, callbacks, a primitive JAX cannot differentiate,
+complex numbers, a ``scan`` past the unroll limit) raises :class:`UnsupportedPrimitiveError`
+naming the primitive and the user's source line (``docs/tracer.md``).
 """
 
 from __future__ import annotations
