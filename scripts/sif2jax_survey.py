@@ -47,16 +47,13 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.extend.core as jax_core
+import jax.numpy as jnp
+import numpy as np
+from tqdm import tqdm
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.extend.core as jax_core  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-import crosscountry_gym  # noqa: E402
-from crosscountry_gym.tracer import UnsupportedPrimitiveError  # noqa: E402
+import crosscountry_gym
+from crosscountry_gym.tracer import UnsupportedPrimitiveError
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -340,6 +337,9 @@ def summarize(records: list[dict], settings: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # float64 for the comparison; switched here, not at import, so that importing this
+    # module (tests/tracer/test_sif2jax.py does) changes no global setting
+    jax.config.update("jax_enable_x64", True)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kind", choices=sorted(KINDS), default="nonlinear")
     ap.add_argument("--max-n", type=int, default=200, help="largest y0.size surveyed")

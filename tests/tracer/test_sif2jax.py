@@ -34,6 +34,17 @@ from crosscountry_gym.tracer import UnsupportedPrimitiveError
 if importlib.util.find_spec("sif2jax") is None:
     pytest.skip("sif2jax is not installed (pip install '.[cutest]')", allow_module_level=True)
 
+def _load_survey() -> types.ModuleType:
+    """``scripts/sif2jax_survey.py`` (its loader skips the 45 s full ``import sif2jax``)."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "sif2jax_survey.py"
+    spec = importlib.util.spec_from_file_location("sif2jax_survey", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+SURVEY = _load_survey()
 TOL = 1e-10
 MAX_N = 200
 TRACE_FRACTION = 0.95
@@ -52,41 +63,12 @@ SAMPLE = (
 )
 
 
-def _import_nonlinear_equations():
-    """sif2jax's nonlinear-equation problems, without the 45 s ``import sif2jax``.
-
-    The package ``__init__`` imports every problem module (one constrained problem builds a
-    matrix with ~100k eager ops at import). Only ``sif2jax._problem``, ``sif2jax._misc``,
-    ``sif2jax.cutest.data`` and the subpackage itself are needed: they are imported behind
-    placeholder parent packages, removed afterwards so that a later ``import sif2jax`` runs the
-    real ``__init__`` (reusing the same classes). Falls back to the plain import.
-    """
-    if "sif2jax" not in sys.modules:
-        spec = importlib.util.find_spec("sif2jax")
-        root = Path(list(spec.submodule_search_locations)[0])
-        placeholders = {}
-        for name, path in (("sif2jax", root), ("sif2jax.cutest", root / "cutest")):
-            module = types.ModuleType(name)
-            module.__path__ = [str(path)]
-            placeholders[name] = sys.modules[name] = module
-        try:
-            return importlib.import_module("sif2jax.cutest._nonlinear_equations")
-        except Exception:
-            for name in [m for m in sys.modules if m == "sif2jax" or m.startswith("sif2jax.")]:
-                del sys.modules[name]
-        finally:
-            for name, module in placeholders.items():
-                if sys.modules.get(name) is module:
-                    del sys.modules[name]
-    return importlib.import_module("sif2jax")
-
-
 @pytest.fixture(scope="module")
 def all_problems() -> dict:
     """name -> problem, every nonlinear-equation problem (``y0`` not evaluated: some are big)."""
     with jax.enable_x64(True):
-        module = _import_nonlinear_equations()
-    return {p.name: p for p in module.nonlinear_equations_problems}
+        problems = SURVEY.load_problems("nonlinear")
+    return {p.name: p for p in problems}
 
 
 @pytest.fixture
@@ -96,13 +78,7 @@ def x64():
 
 
 def _fn(problem):
-    def c(y):
-        parts = [p for p in problem.constraint(y) if p is not None]
-        leaves = [jnp.ravel(leaf) for p in parts for leaf in jax.tree.leaves(p)]
-        return leaves[0] if len(leaves) == 1 else jnp.concatenate(leaves)
-
-    c.__name__ = problem.name
-    return c
+    return SURVEY.constraint_fn(problem)
 
 
 def _rel_err(a, b) -> float:
