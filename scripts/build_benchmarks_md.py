@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PARTS = [
     "engine", "core_env", "trace", "executor", "executor_tasks", "executor_everyday",
-    "sif2jax_survey", "search", "rl", "leaderboard", "tasks",
+    "sif2jax_survey", "sif2jax_survey_constrained", "search", "rl", "leaderboard", "tasks",
 ]
 
 
