@@ -254,23 +254,24 @@ def _static_inverse(src: Array, n_in: int) -> np.ndarray | None:
 
 def _select(x: Array, src: Array, axis: int, n_src: int) -> Array:
     """``x`` indexed along ``axis`` by the gather-form term ``src`` (-1: a zero)."""
-    if not isinstance(src, np.ndarray):
-        xp = jnp.concatenate([x, jnp.zeros(_with(x.shape, axis, 1), x.dtype)], axis=axis)
-        idx = jnp.where(src >= 0, src, n_src)
-        return jnp.take(xp, idx, axis=axis)
-    src = np.asarray(src, np.int64)
-    n = len(src)
-    if n and np.all(src >= 0):
-        start = int(src[0])
-        if np.array_equal(src, np.arange(start, start + n)):
-            if start == 0 and n == x.shape[axis]:
-                return x
-            return lax.slice_in_dim(x, start, start + n, axis=axis)
-        return _static_gather(x, src, axis)
-    if n and np.all(src < 0):
-        return jnp.zeros(_with(x.shape, axis, n), x.dtype)
+    static = isinstance(src, np.ndarray)
+    if static:
+        src = np.asarray(src, np.int64)
+        n = len(src)
+        if n and np.all(src >= 0):
+            start = int(src[0])
+            if np.array_equal(src, np.arange(start, start + n)):
+                if start == 0 and n == x.shape[axis]:
+                    return x
+                return lax.slice_in_dim(x, start, start + n, axis=axis)
+            return _static_gather(x, src, axis)
+        if n and np.all(src < 0):
+            return jnp.zeros(_with(x.shape, axis, n), x.dtype)
+    # some targets read nothing: gather from x with one zero appended (index n_src)
     xp = jnp.concatenate([x, jnp.zeros(_with(x.shape, axis, 1), x.dtype)], axis=axis)
-    return _static_gather(xp, np.where(src >= 0, src, n_src), axis)
+    if static:
+        return _static_gather(xp, np.where(src >= 0, src, n_src), axis)
+    return jnp.take(xp, jnp.where(src >= 0, src, n_src), axis=axis)
 
 
 def _with(shape: tuple[int, ...], axis: int, n: int) -> tuple[int, ...]:

@@ -315,21 +315,14 @@ def _seeded(
             vals[i] = r
         return bind_eqn(eqn, vals)[k]
 
-    rest0 = [invals[i] for i in others]
-
-    def f(x: Array) -> Array:
-        return f_all(x, *rest0)
+    rest0 = [invals[i] for i in others]  # empty unless every float operand gets a tangent
 
     def linearized(x: Array):
-        if not others:
-            return jax.linearize(f, x)[1]
         lin = jax.linearize(f_all, x, *rest0)[1]
         zeros = [jnp.zeros_like(r) for r in rest0]
         return lambda t: lin(t, *zeros)
 
     def vjp_of(x: Array):
-        if not others:
-            return jax.vjp(f, x)
         y, vjp_all = jax.vjp(f_all, x, *rest0)
         return y, lambda c: vjp_all(c)[:1]
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..engine import EliminationState
 from ..sparsity import COPY, UNDEFINED, Tie, code_of, sparsity_of
-from .rules import EdgeSpec, UnsupportedPrimitiveError
+from .rules import EdgeSpec, UnsupportedPrimitiveError, equation_key
 
 __all__ = ["custom_call_types", "transpose_type"]
 
@@ -92,12 +92,7 @@ def custom_call_types(eqn: Any, active: Sequence[bool]) -> list[list[EdgeSpec]]:
     Type 11 (an index map) is reported as dense: the executor builds index maps by running a
     primitive on integers, which a custom rule need not allow.
     """
-    key = (
-        eqn.primitive.name,
-        tuple(str(v.aval) for v in eqn.invars),
-        tuple(bool(a) for a in active),
-        tuple(sorted((k, id(v)) for k, v in eqn.params.items())),
-    )
+    key = (equation_key(eqn), tuple(bool(a) for a in active))
     hit = _CACHE.get(key)
     if hit is not None:
         return [list(row) for row in hit[0]]

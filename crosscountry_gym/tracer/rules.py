@@ -204,6 +204,17 @@ class RuleInput:
 Rule = Callable[[RuleInput], list[list[EdgeSpec]]]
 
 
+def equation_key(eqn: Any) -> tuple:
+    """A hashable key of an equation's primitive, operand types and parameters (by identity:
+    the copies of one equation in an unrolled loop share their parameter objects). A cache
+    that uses it must keep the parameters alive so that their ids are not reused."""
+    return (
+        eqn.primitive.name,
+        tuple(str(v.aval) for v in eqn.invars),
+        tuple(sorted((k, id(v)) for k, v in eqn.params.items())),
+    )
+
+
 def _single(ri: RuleInput, types: Sequence[EdgeSpec]) -> list[list[EdgeSpec]]:
     """One output; ``types[j]`` for operand j, masked by ``active``."""
     return [[t if ri.active[j] else None for j, t in enumerate(types)]]

@@ -70,6 +70,7 @@ from .rules import (
     RuleInput,
     UnsupportedPrimitiveError,
     dense_rule,
+    equation_key,
     rule_for,
     shape2,
 )
@@ -354,14 +355,13 @@ def _count_eqns(jaxpr: Any) -> int:
     n = 0
     for eqn in jaxpr.eqns:
         n += 1
+        repeats = int(eqn.params.get("length", 1))  # a nested scan runs its body length times
         for v in eqn.params.values():
-            inner = getattr(v, "jaxpr", None)
-            if isinstance(v, jcore.ClosedJaxpr):
-                n += _count_eqns(v.jaxpr) * (int(eqn.params.get("length", 1)))
-            elif isinstance(v, jcore.Jaxpr):
-                n += _count_eqns(v)
-            elif inner is None and isinstance(v, tuple):
-                n += sum(_count_eqns(b.jaxpr) for b in v if isinstance(b, jcore.ClosedJaxpr))
+            for body in v if isinstance(v, tuple) else (v,):  # cond branches are a tuple
+                if isinstance(body, jcore.ClosedJaxpr):
+                    body = body.jaxpr
+                if isinstance(body, jcore.Jaxpr):
+                    n += _count_eqns(body) * repeats
     return n
 
 
@@ -629,6 +629,22 @@ def _check_differentiable(ri: RuleInput) -> None:
     float_out = [k for k, v in enumerate(eqn.outvars) if _is_float(v.aval)]
     if not any(ri.active) or not float_out:
         return  # no edge can exist: the vertex is kept, its derivative never needed
+    key = equation_key(eqn)
+    if key in _DIFFERENTIABLE:  # an unrolled loop repeats one equation
+        return
+    _probe_derivative(ri, float_out)
+    if len(_DIFFERENTIABLE) >= 512:
+        _DIFFERENTIABLE.pop(next(iter(_DIFFERENTIABLE)))
+    _DIFFERENTIABLE[key] = dict(eqn.params)  # keeps the params (whose ids are in the key) alive
+
+
+_DIFFERENTIABLE: dict[tuple, dict] = {}
+"""Equations (by :func:`~crosscountry_gym.tracer.rules.equation_key`) already found
+differentiable."""
+
+
+def _probe_derivative(ri: RuleInput, float_out: list[int]) -> None:
+    eqn = ri.eqn
     # tangents for every float operand, as the executor does for dense vertices
     active = [j for j, v in enumerate(eqn.invars) if _is_float(v.aval)]
     specs = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars]
